@@ -1,0 +1,276 @@
+/*
+ * The CPU reference of every kernel in kernels.h: plain C, float
+ * accumulation, written to be read and trusted. The Vulkan shaders are
+ * checked against these, and the golden tests check these against TFLite.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+
+static inline float activate(enum visid_act act, float x, const float *slope, int c)
+{
+	switch (act) {
+	case VISID_ACT_RELU:
+		return x > 0.0f ? x : 0.0f;
+	case VISID_ACT_PRELU:
+		return x > 0.0f ? x : slope[c] * x;
+	default:
+		return x;
+	}
+}
+
+/* One output pixel of a dense conv: all out_c values. */
+static void conv_dense_pixel(const struct visid_conv_params *p, const float *in,
+			     const float *weights, int oy, int ox, float *acc)
+{
+	int iy0 = oy * p->stride_h - p->pad_top;
+	int ix0 = ox * p->stride_w - p->pad_left;
+
+	for (int ky = 0; ky < p->kernel_h; ky++) {
+		int iy = iy0 + ky;
+
+		if (iy < 0 || iy >= p->in_h)
+			continue;
+		for (int kx = 0; kx < p->kernel_w; kx++) {
+			int ix = ix0 + kx;
+			const float *src;
+
+			if (ix < 0 || ix >= p->in_w)
+				continue;
+			src = in + ((size_t)iy * p->in_w + ix) * p->in_c;
+			for (int o = 0; o < p->out_c; o++) {
+				const float *w = weights +
+					(((size_t)o * p->kernel_h + ky) * p->kernel_w + kx) * p->in_c;
+				float sum = 0.0f;
+
+				for (int i = 0; i < p->in_c; i++)
+					sum += src[i] * w[i];
+				acc[o] += sum;
+			}
+		}
+	}
+}
+
+/* One output pixel of a depthwise conv: weights [kh][kw][c]. */
+static void conv_depthwise_pixel(const struct visid_conv_params *p, const float *in,
+				 const float *weights, int oy, int ox, float *acc)
+{
+	int iy0 = oy * p->stride_h - p->pad_top;
+	int ix0 = ox * p->stride_w - p->pad_left;
+
+	for (int ky = 0; ky < p->kernel_h; ky++) {
+		int iy = iy0 + ky;
+
+		if (iy < 0 || iy >= p->in_h)
+			continue;
+		for (int kx = 0; kx < p->kernel_w; kx++) {
+			int ix = ix0 + kx;
+			const float *src, *w;
+
+			if (ix < 0 || ix >= p->in_w)
+				continue;
+			src = in + ((size_t)iy * p->in_w + ix) * p->in_c;
+			w = weights + ((size_t)ky * p->kernel_w + kx) * p->in_c;
+			for (int c = 0; c < p->in_c; c++)
+				acc[c] += src[c] * w[c];
+		}
+	}
+}
+
+void visid_cpu_conv(const struct visid_conv_params *p, const float *in, const float *weights,
+		    const float *bias, const float *slope, float *out)
+{
+	size_t in_image = (size_t)p->in_h * p->in_w * p->in_c;
+	size_t out_image = (size_t)p->out_h * p->out_w * p->out_c;
+
+	for (int n = 0; n < p->batch; n++) {
+		const float *src = in + n * in_image;
+
+		for (int oy = 0; oy < p->out_h; oy++) {
+			for (int ox = 0; ox < p->out_w; ox++) {
+				float *acc = out + n * out_image +
+					     ((size_t)oy * p->out_w + ox) * p->out_c;
+
+				for (int o = 0; o < p->out_c; o++)
+					acc[o] = bias ? bias[o] : 0.0f;
+				if (p->depthwise)
+					conv_depthwise_pixel(p, src, weights, oy, ox, acc);
+				else
+					conv_dense_pixel(p, src, weights, oy, ox, acc);
+				for (int o = 0; o < p->out_c; o++)
+					acc[o] = activate(p->act, acc[o], slope, o);
+			}
+		}
+	}
+}
+
+void visid_cpu_maxpool(const struct visid_pool_params *p, const float *in, float *out)
+{
+	for (int n = 0; n < p->batch; n++) {
+		const float *src = in + (size_t)n * p->in_h * p->in_w * p->c;
+
+		for (int oy = 0; oy < p->out_h; oy++) {
+			for (int ox = 0; ox < p->out_w; ox++) {
+				float *dst = out + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->c;
+
+				for (int c = 0; c < p->c; c++)
+					dst[c] = -INFINITY;
+				for (int ky = 0; ky < p->kernel_h; ky++) {
+					int iy = oy * p->stride_h - p->pad_top + ky;
+
+					if (iy < 0 || iy >= p->in_h)
+						continue;
+					for (int kx = 0; kx < p->kernel_w; kx++) {
+						int ix = ox * p->stride_w - p->pad_left + kx;
+						const float *s;
+
+						if (ix < 0 || ix >= p->in_w)
+							continue;
+						s = src + ((size_t)iy * p->in_w + ix) * p->c;
+						for (int c = 0; c < p->c; c++)
+							dst[c] = fmaxf(dst[c], s[c]);
+					}
+				}
+			}
+		}
+	}
+}
+
+void visid_cpu_add(const struct visid_add_params *p, const float *a, const float *b,
+		   const float *slope, float *out)
+{
+	for (size_t i = 0; i < p->pixels; i++) {
+		const float *pa = a + i * p->c;
+		const float *pb = b + i * p->b_c;
+		float *po = out + i * p->c;
+
+		for (int c = 0; c < p->c; c++) {
+			float v = pa[c] + (c < p->b_c ? pb[c] : 0.0f);
+
+			po[c] = activate(p->act, v, slope, c);
+		}
+	}
+}
+
+static inline float eltwise_one(enum visid_eltwise_op op, float a, float b)
+{
+	switch (op) {
+	case VISID_ELT_RELU:
+		return a > 0.0f ? a : 0.0f;
+	case VISID_ELT_ABS:
+		return fabsf(a);
+	case VISID_ELT_PRELU:
+		return a > 0.0f ? a : b * a;
+	case VISID_ELT_ADD:
+		return a + b;
+	case VISID_ELT_SUB:
+		return a - b;
+	case VISID_ELT_MUL:
+		return a * b;
+	}
+	return a;
+}
+
+void visid_cpu_eltwise(const struct visid_eltwise_params *p, const float *a, const float *b,
+		       float *out)
+{
+	for (size_t i = 0; i < p->pixels; i++) {
+		for (int c = 0; c < p->c; c++) {
+			size_t k = i * p->c + c;
+			float bv = 0.0f;
+
+			if (b)
+				bv = p->b_per_channel ? b[c] : b[k];
+			out[k] = eltwise_one(p->op, a[k], bv);
+		}
+	}
+}
+
+/*
+ * The source coordinate of output index `o` along one axis, as TensorFlow's
+ * resize_bilinear computes it: align_corners scales by (in-1)/(out-1),
+ * half_pixel_centers samples at pixel centres and clamps at 0 below.
+ */
+static void resize_axis(int o, int in, int out, int align_corners, int half_pixel,
+			int *lo, int *hi, float *frac)
+{
+	float scale, src;
+
+	if (align_corners && out > 1)
+		scale = (float)(in - 1) / (float)(out - 1);
+	else
+		scale = (float)in / (float)out;
+	if (half_pixel)
+		src = ((float)o + 0.5f) * scale - 0.5f;
+	else
+		src = (float)o * scale;
+	if (src < 0.0f)
+		src = 0.0f;
+	*lo = (int)floorf(src);
+	if (*lo > in - 1)
+		*lo = in - 1;
+	*hi = *lo + 1 < in ? *lo + 1 : in - 1;
+	*frac = src - (float)*lo;
+}
+
+void visid_cpu_resize(const struct visid_resize_params *p, const float *in, float *out)
+{
+	for (int n = 0; n < p->batch; n++) {
+		const float *src = in + (size_t)n * p->in_h * p->in_w * p->c;
+
+		for (int oy = 0; oy < p->out_h; oy++) {
+			int y0, y1;
+			float fy;
+
+			resize_axis(oy, p->in_h, p->out_h, p->align_corners,
+				    p->half_pixel_centers, &y0, &y1, &fy);
+			for (int ox = 0; ox < p->out_w; ox++) {
+				float *dst = out + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->c;
+				const float *r0, *r1;
+				int x0, x1;
+				float fx;
+
+				resize_axis(ox, p->in_w, p->out_w, p->align_corners,
+					    p->half_pixel_centers, &x0, &x1, &fx);
+				r0 = src + (size_t)y0 * p->in_w * p->c;
+				r1 = src + (size_t)y1 * p->in_w * p->c;
+				for (int c = 0; c < p->c; c++) {
+					float top = r0[x0 * p->c + c] +
+						    (r0[x1 * p->c + c] - r0[x0 * p->c + c]) * fx;
+					float bottom = r1[x0 * p->c + c] +
+						       (r1[x1 * p->c + c] - r1[x0 * p->c + c]) * fx;
+
+					dst[c] = top + (bottom - top) * fy;
+				}
+			}
+		}
+	}
+}
+
+void visid_cpu_pad(const struct visid_pad_params *p, const float *in, float *out)
+{
+	size_t total = (size_t)p->out[0] * p->out[1] * p->out[2] * p->out[3];
+
+	memset(out, 0, total * sizeof(*out));
+	for (int n = 0; n < p->in[0]; n++) {
+		for (int y = 0; y < p->in[1]; y++) {
+			for (int x = 0; x < p->in[2]; x++) {
+				const float *s = in + (((size_t)n * p->in[1] + y) * p->in[2] + x) *
+							      p->in[3];
+				float *d = out + ((((size_t)n + p->before[0]) * p->out[1] +
+						   y + p->before[1]) * p->out[2] + x + p->before[2]) *
+							 p->out[3] + p->before[3];
+
+				memcpy(d, s, (size_t)p->in[3] * sizeof(*s));
+			}
+		}
+	}
+}
+
+void visid_cpu_copy(const struct visid_copy_params *p, const float *in, float *out)
+{
+	for (size_t i = 0; i < p->outer; i++)
+		memcpy(out + i * p->inner_out + p->offset, in + i * p->inner_in,
+		       p->inner_in * sizeof(*in));
+}
