@@ -13,8 +13,15 @@ ifeq ($(origin CC),default)
 CC := $(CROSS_COMPILE)gcc
 endif
 AR := $(CROSS_COMPILE)ar
+# Cross builds use the target's multiarch .pc files (Debian: libfoo-dev:arm64)
+# unless a $(CROSS_COMPILE)pkg-config wrapper exists.
 ifneq ($(CROSS_COMPILE),)
+CROSS_TRIPLET := $(patsubst %-,%,$(CROSS_COMPILE))
+ifneq ($(shell command -v $(CROSS_COMPILE)pkg-config),)
 PKG_CONFIG ?= $(CROSS_COMPILE)pkg-config
+else
+PKG_CONFIG ?= PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET)/pkgconfig:/usr/share/pkgconfig pkg-config
+endif
 else
 PKG_CONFIG ?= pkg-config
 endif
