@@ -1,0 +1,161 @@
+/*
+ * The Vulkan compute core inside the library: buffers, pipelines from the
+ * embedded SPIR-V, recorded dispatch sequences with per-dispatch GPU timing,
+ * and one recording function per operator kernel of runtime/kernels.h.
+ *
+ * A sequence is recorded once (begin, record, end) and submitted any number
+ * of times; each submit waits for completion. Recording orders dispatches
+ * that touch the same memory with barriers, so callers only list what each
+ * dispatch reads and writes. Buffers and pipelines belong to the gpu and
+ * must outlive the sequences that use them.
+ *
+ * Errors: 0 or a negative errno; each failure is logged with the object
+ * (device, buffer, shader, dispatch label) and the Vulkan result.
+ */
+#ifndef VISID_VK_H
+#define VISID_VK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+#include "kernels.h"
+#include "visid/gpu.h"
+
+/* Placement of a buffer. */
+enum visid_vk_buffer_kind {
+	/*
+	 * Fast for the device. Mapped as well when that memory is host-visible
+	 * (CPU implementations, integrated GPUs); otherwise map is NULL and
+	 * the upload/download helpers go through a staging buffer.
+	 */
+	VISID_VK_BUFFER_DEVICE,
+	/* Always mapped, coherent when the device offers it: staging, readback. */
+	VISID_VK_BUFFER_HOST,
+};
+
+struct visid_vk_buffer {
+	struct visid_gpu *gpu;
+	VkBuffer buffer;
+	VkDeviceMemory memory;
+	VkDeviceSize size;
+	void *map;		/* persistent mapping, NULL when not host-visible */
+	int coherent;		/* 0: the helpers flush and invalidate */
+};
+
+/* A byte range of a buffer given to a dispatch; buf NULL means "none". */
+struct visid_vk_view {
+	struct visid_vk_buffer *buf;
+	VkDeviceSize offset;	/* a multiple of visid_vk_alignment() */
+	VkDeviceSize size;
+};
+
+static inline struct visid_vk_view visid_vk_view(struct visid_vk_buffer *buf,
+						 VkDeviceSize offset, VkDeviceSize size)
+{
+	struct visid_vk_view v = { buf, offset, size };
+
+	return v;
+}
+
+static inline struct visid_vk_view visid_vk_whole(struct visid_vk_buffer *buf)
+{
+	struct visid_vk_view v = { buf, 0, buf ? buf->size : 0 };
+
+	return v;
+}
+
+/* Device handles for code that records its own Vulkan work. */
+VkDevice visid_vk_device(const struct visid_gpu *gpu);
+VkPhysicalDevice visid_vk_physical(const struct visid_gpu *gpu);
+/* Offsets of views must be multiples of this (minStorageBufferOffsetAlignment, >= 16). */
+size_t visid_vk_alignment(const struct visid_gpu *gpu);
+/* 1 when queries give per-dispatch times on the chosen queue. */
+int visid_vk_has_timestamps(const struct visid_gpu *gpu);
+
+int visid_vk_buffer_create(struct visid_gpu *gpu, size_t size, enum visid_vk_buffer_kind kind,
+			   const char *name, struct visid_vk_buffer **out);
+void visid_vk_buffer_destroy(struct visid_vk_buffer *buf);
+/* The mapping or NULL (then use upload/download). */
+void *visid_vk_buffer_map(struct visid_vk_buffer *buf);
+/*
+ * Copies between host memory and a buffer, directly when it is mapped,
+ * otherwise through a staging buffer and a one-time submit (waits).
+ */
+int visid_vk_upload(struct visid_vk_buffer *buf, size_t offset, const void *data, size_t size);
+int visid_vk_download(struct visid_vk_buffer *buf, size_t offset, void *data, size_t size);
+
+/*
+ * A compute pipeline of one embedded shader with its specialization
+ * constants (constant_id i gets spec[i]); cached per (shader, constants),
+ * owned by the gpu. All shaders use set 0, bindings 0..bindings-1 as
+ * storage buffers, and at most 128 bytes of push constants.
+ */
+struct visid_vk_pipeline;
+
+int visid_vk_pipeline_get(struct visid_gpu *gpu, const char *shader, const int32_t *spec,
+			  int spec_count, int bindings, uint32_t push_size,
+			  struct visid_vk_pipeline **out);
+
+/* Sequences */
+struct visid_vk_seq;
+
+struct visid_vk_timing {
+	const char *label;
+	double ms;		/* GPU time attributed to this dispatch */
+};
+
+int visid_vk_seq_create(struct visid_gpu *gpu, struct visid_vk_seq **out);
+void visid_vk_seq_destroy(struct visid_vk_seq *seq);
+struct visid_gpu *visid_vk_seq_gpu(const struct visid_vk_seq *seq);
+/* Starts a new recording; whatever was recorded before is dropped. */
+int visid_vk_seq_begin(struct visid_vk_seq *seq);
+int visid_vk_seq_end(struct visid_vk_seq *seq);
+/* Runs the recorded work once and waits for it; may be called many times. */
+int visid_vk_seq_submit(struct visid_vk_seq *seq);
+/*
+ * Times of the last submit, one per recorded dispatch or copy in order.
+ * Returns the count, or -ENOTSUP when the queue has no timestamps.
+ */
+int visid_vk_seq_timings(const struct visid_vk_seq *seq, const struct visid_vk_timing **out);
+/* Number of dispatches and copies recorded. */
+int visid_vk_seq_length(const struct visid_vk_seq *seq);
+
+/*
+ * Records one dispatch. views[i] is bound at binding i; bit i of
+ * write_mask says the dispatch writes views[i]. A view whose buf is NULL
+ * binds a small zero buffer (optional inputs such as bias).
+ */
+int visid_vk_seq_dispatch(struct visid_vk_seq *seq, struct visid_vk_pipeline *pipe,
+			  const struct visid_vk_view *views, int view_count, uint32_t write_mask,
+			  const void *push, uint32_t push_size, uint32_t groups_x, uint32_t groups_y,
+			  uint32_t groups_z, const char *label);
+/* Records a buffer copy (staging to device and back on discrete GPUs). */
+int visid_vk_seq_copy(struct visid_vk_seq *seq, struct visid_vk_view src, struct visid_vk_view dst,
+		      const char *label);
+
+/*
+ * Operator kernels: record the shader of each runtime/kernels.h kernel,
+ * with the same parameters and results as its visid_cpu_* reference.
+ * Views must hold at least the bytes the parameters imply; bias, slope
+ * and (for unary eltwise ops) b may be empty views.
+ */
+int visid_vk_conv(struct visid_vk_seq *seq, const struct visid_conv_params *p,
+		  struct visid_vk_view in, struct visid_vk_view weights, struct visid_vk_view bias,
+		  struct visid_vk_view slope, struct visid_vk_view out, const char *label);
+int visid_vk_maxpool(struct visid_vk_seq *seq, const struct visid_pool_params *p,
+		     struct visid_vk_view in, struct visid_vk_view out, const char *label);
+int visid_vk_add(struct visid_vk_seq *seq, const struct visid_add_params *p, struct visid_vk_view a,
+		 struct visid_vk_view b, struct visid_vk_view slope, struct visid_vk_view out,
+		 const char *label);
+int visid_vk_eltwise(struct visid_vk_seq *seq, const struct visid_eltwise_params *p,
+		     struct visid_vk_view a, struct visid_vk_view b, struct visid_vk_view out,
+		     const char *label);
+int visid_vk_resize(struct visid_vk_seq *seq, const struct visid_resize_params *p,
+		    struct visid_vk_view in, struct visid_vk_view out, const char *label);
+int visid_vk_pad(struct visid_vk_seq *seq, const struct visid_pad_params *p,
+		 struct visid_vk_view in, struct visid_vk_view out, const char *label);
+int visid_vk_copy(struct visid_vk_seq *seq, const struct visid_copy_params *p,
+		  struct visid_vk_view in, struct visid_vk_view out, const char *label);
+
+#endif
