@@ -1,0 +1,52 @@
+/*
+ * What the files of hal/ share: the source and screen objects are a kind
+ * plus a table of operations, so each backend lives in its own file.
+ */
+#ifndef VISID_HAL_PRIV_H
+#define VISID_HAL_PRIV_H
+
+#include <stdint.h>
+
+#include "visid/hal.h"
+
+struct source_ops {
+	int (*next)(struct visid_source *src, struct visid_frame *frame, int timeout_ms);
+	void (*close)(struct visid_source *src);
+};
+
+struct visid_source {
+	enum visid_source_kind kind;
+	char *name;
+	const struct source_ops *ops;
+	void *priv;
+	struct visid_source_options opt;
+	uint64_t sequence;
+};
+
+struct screen_ops {
+	int (*canvas)(struct visid_screen *scr, struct visid_image *canvas);
+	int (*present)(struct visid_screen *scr);
+	void (*close)(struct visid_screen *scr);
+};
+
+struct visid_screen {
+	enum visid_screen_kind kind;
+	char *name;
+	const struct screen_ops *ops;
+	void *priv;
+	int width, height;
+	uint64_t presented;
+	struct visid_screen_options opt;
+};
+
+int source_image_open(struct visid_source *src, const char *path);
+int source_dir_open(struct visid_source *src, const char *path);
+int source_y4m_open(struct visid_source *src, const char *path);
+int source_v4l2_open(struct visid_source *src, const char *path);
+
+int screen_png_open(struct visid_screen *scr, const char *dir);
+int screen_drm_open(struct visid_screen *scr, const char *card);
+
+uint64_t hal_now_ns(void);
+
+#endif
