@@ -38,7 +38,7 @@ DESTDIR ?=
 
 B ?= build
 
-PKGS := vulkan sqlite3 libsodium libjpeg libpng libdrm libv4l2 libv4lconvert inih libcjson
+PKGS := vulkan sqlite3 libsodium libjpeg libpng libdrm libv4l2 libv4lconvert inih libcjson freetype2
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CUNIT_LIBS := $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
