@@ -1,0 +1,400 @@
+/*
+ * visid enroll: add a member from photos, or guided from a live camera.
+ * Each accepted picture fills the pose slot it shows; what is stored is a
+ * crop around the face (PNG), so the vectors can be recomputed from it when
+ * the model changes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "cmd.h"
+#include "visid/hal.h"
+#include "visid/log.h"
+
+static const char *const instructions[VISID_POSE_COUNT] = {
+	[VISID_POSE_FRONT] = "Look straight at the camera",
+	[VISID_POSE_LEFT] = "Turn your head slightly left",
+	[VISID_POSE_RIGHT] = "Turn your head slightly right",
+	[VISID_POSE_UP] = "Tilt your head slightly up",
+	[VISID_POSE_DOWN] = "Tilt your head slightly down",
+};
+
+struct enrollment {
+	struct visid_store_slot slots[VISID_POSE_COUNT];
+	uint8_t *png[VISID_POSE_COUNT];
+	char source[VISID_POSE_COUNT][256];
+	unsigned filled;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: visid enroll NAME IMAGE... [--partial] [--face N] [--avatar FILE]\n"
+		"       visid enroll NAME --camera [DEVICE] [--source SPEC] [--screen SPEC]\n"
+		"                   [--timeout SECONDS]\n\n"
+		"Adds a household member. Enrollment needs the five head angles (front, left,\n"
+		"right, up, down): from photos, each photo is checked and assigned to the angle\n"
+		"it shows; from a camera, each angle is asked for in turn.\n\n"
+		"  --partial        store even when angles are missing (lower accuracy; for\n"
+		"                   importing and testing)\n"
+		"  --face N         use the Nth largest face of each photo (group photos)\n"
+		"  --avatar FILE    picture shown when the member is recognised (default: a\n"
+		"                   crop of the front photo)\n"
+		"  --camera         guided enrollment from a camera (default: the first one)\n"
+		"  --source SPEC    frames from SPEC instead (v4l2:/dev/videoN, dir:PATH,\n"
+		"                   y4m:PATH, image:PATH)\n"
+		"  --screen SPEC    show guidance on a screen (drm, or png:DIR)\n"
+		"  --timeout S      seconds to wait for each angle (default 30)\n\n"
+		APP_OPTIONS_HELP);
+}
+
+static void free_enrollment(struct enrollment *e)
+{
+	for (int p = 0; p < VISID_POSE_COUNT; p++) {
+		if (e->png[p])
+			visid_store_free_bytes(e->png[p], e->slots[p].image_len);
+		explicit_bzero(e->slots[p].vector, sizeof(e->slots[p].vector));
+	}
+}
+
+/* Crops, stores and embeds one accepted face into its pose slot. */
+static int take_pose(struct app *app, struct enrollment *e, const struct visid_image *img,
+		     const struct visid_face *face, const char *from)
+{
+	enum visid_pose pose = face->pose;
+	struct visid_store_slot *slot = &e->slots[pose];
+	uint8_t *png;
+	size_t len;
+	int ret;
+
+	ret = app_face_crop_png(img, face, &png, &len);
+	if (ret)
+		return ret;
+	ret = app_embed_image_bytes(app, png, len, slot->vector);
+	if (ret) {
+		visid_store_free_bytes(png, len);
+		return ret;
+	}
+	e->png[pose] = png;
+	slot->image = png;
+	slot->image_len = len;
+	slot->quality.brightness = face->brightness;
+	slot->quality.sharpness = face->sharpness;
+	slot->quality.face_width = face->box[2] - face->box[0];
+	slot->quality.score = face->score;
+	snprintf(e->source[pose], sizeof(e->source[pose]), "%s", from);
+	e->filled |= 1u << pose;
+	return 0;
+}
+
+/* Finds the face a photo contributes, or explains why there is none. */
+static unsigned pick_face(struct app *app, const struct visid_image *img, int face_index,
+			  struct visid_face *face)
+{
+	struct visid_face faces[VISID_MAX_FACES];
+	int n;
+
+	if (!face_index)
+		return visid_face_check(app->pipe, img, VISID_POSE_OTHER, face);
+	n = visid_face_detect(app->pipe, img, faces, VISID_MAX_FACES);
+	if (n < face_index)
+		return VISID_Q_NO_FACE;
+	*face = faces[face_index - 1];
+	return face->issues & ~VISID_Q_MULTIPLE_FACES;
+}
+
+static int enroll_photo(struct app *app, struct enrollment *e, const char *path, int face_index)
+{
+	struct visid_image img;
+	struct visid_face face;
+	unsigned issues;
+	int ret;
+
+	ret = visid_image_load(path, &img);
+	if (ret) {
+		printf("%s: rejected: cannot read the image (%s)\n", path, strerror(-ret));
+		return 0;
+	}
+	issues = pick_face(app, &img, face_index, &face);
+	if (!issues && face.pose == VISID_POSE_OTHER)
+		issues = VISID_Q_WRONG_ANGLE;
+	if (issues) {
+		printf("%s: rejected: %s: %s\n", path, visid_quality_reason(issues),
+		       visid_quality_advice(issues));
+	} else if (e->filled & (1u << face.pose)) {
+		printf("%s: %s angle already taken from %s; skipped\n", path,
+		       visid_pose_name(face.pose), e->source[face.pose]);
+	} else {
+		ret = take_pose(app, e, &img, &face, path);
+		if (ret)
+			printf("%s: rejected: no face vector (%s)\n", path, strerror(-ret));
+		else
+			printf("%s: %s\n", path, visid_pose_name(face.pose));
+	}
+	visid_image_free(&img);
+	return 0;
+}
+
+static void show_guidance(struct visid_screen *scr, struct visid_overlay *ov,
+			  const struct visid_image *frame, const struct visid_face *face,
+			  const char *text)
+{
+	struct visid_overlay_face box;
+	struct visid_overlay_scene scene = { frame, NULL, 0, NULL, text };
+	struct visid_image canvas;
+
+	if (!scr || !ov || visid_screen_canvas(scr, &canvas))
+		return;
+	if (face) {
+		memcpy(box.box, face->box, sizeof(box.box));
+		box.color = 0x40c040;
+		box.label = NULL;
+		scene.faces = &box;
+		scene.n_faces = 1;
+	}
+	visid_overlay_draw(ov, &scene, &canvas);
+	visid_screen_present(scr);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Asks for one angle until a frame passes every check, or time runs out. */
+static int capture_pose(struct app *app, struct enrollment *e, struct visid_source *src,
+			struct visid_screen *scr, struct visid_overlay *ov,
+			enum visid_pose want, int timeout)
+{
+	double deadline = now_seconds() + timeout;
+	unsigned last_issues = ~0u;
+	struct visid_frame frame;
+	struct visid_face face;
+	char text[160];
+
+	printf("%s\n", instructions[want]);
+	fflush(stdout);
+	while (now_seconds() < deadline) {
+		unsigned issues;
+		int ret = visid_source_next(src, &frame, 1000);
+
+		if (ret == -EAGAIN)
+			continue;
+		if (ret) {
+			fprintf(stderr, "visid: %s: no more frames before the %s angle was "
+				"captured (%s)\n", visid_source_name(src), visid_pose_name(want),
+				strerror(-ret));
+			return ret;
+		}
+		issues = visid_face_check(app->pipe, &frame.image, want, &face);
+		if (!issues) {
+			ret = take_pose(app, e, &frame.image, &face, visid_source_name(src));
+			if (ret)
+				continue;
+			printf("Captured: %s\n", visid_pose_name(want));
+			fflush(stdout);
+			snprintf(text, sizeof(text), "Captured: %s", visid_pose_name(want));
+			show_guidance(scr, ov, &frame.image, &face, text);
+			return 0;
+		}
+		snprintf(text, sizeof(text), "%s. %s", instructions[want],
+			 visid_quality_advice(issues));
+		show_guidance(scr, ov, &frame.image, issues & VISID_Q_NO_FACE ? NULL : &face,
+			      text);
+		if (issues != last_issues) {
+			printf("  %s: %s\n", visid_quality_reason(issues),
+			       visid_quality_advice(issues));
+			fflush(stdout);
+			last_issues = issues;
+		}
+	}
+	fprintf(stderr, "visid: the %s angle was not captured within %d s\n",
+		visid_pose_name(want), timeout);
+	return -ETIMEDOUT;
+}
+
+static int enroll_camera(struct app *app, struct enrollment *e, const char *spec,
+			 const char *screen_spec, int timeout)
+{
+	struct visid_source *src = NULL;
+	struct visid_screen *scr = NULL;
+	struct visid_overlay *ov = NULL;
+	struct visid_source_options sopt;
+	int ret;
+
+	visid_source_options_init(&sopt);
+	sopt.width = app->cfg.camera_width;
+	sopt.height = app->cfg.camera_height;
+	ret = visid_source_open(spec, &sopt, &src);
+	if (ret) {
+		fprintf(stderr, "visid: cannot open the camera %s: %s\n", spec, strerror(-ret));
+		return ret;
+	}
+	if (screen_spec && (visid_screen_open(screen_spec, NULL, &scr) ||
+			    visid_overlay_create(NULL, &ov)))
+		fprintf(stderr, "visid: no guidance screen (%s); continuing without\n",
+			screen_spec);
+	for (int p = 0; p < VISID_POSE_COUNT && !ret; p++)
+		ret = capture_pose(app, e, src, scr, ov, (enum visid_pose)p, timeout);
+	if (ov)
+		visid_overlay_destroy(ov);
+	if (scr)
+		visid_screen_close(scr);
+	visid_source_close(src);
+	return ret;
+}
+
+static int store_member(struct app *app, struct enrollment *e, const char *name,
+			const char *avatar_path, int partial)
+{
+	uint8_t *avatar = NULL;
+	size_t avatar_len = 0;
+	char missing[128] = "";
+	int ret;
+
+	for (int p = 0; p < VISID_POSE_COUNT; p++)
+		if (!(e->filled & (1u << p)))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 "%s%s", missing[0] ? ", " : "", visid_pose_name(p));
+	if (!e->filled) {
+		fprintf(stderr, "visid: no usable photo of %s: nothing enrolled\n", name);
+		return -EINVAL;
+	}
+	if (missing[0] && !partial) {
+		fprintf(stderr, "visid: %s is not enrolled: missing angles: %s (add photos of "
+			"those angles, or use --partial for a lower-accuracy enrollment)\n",
+			name, missing);
+		return -EINVAL;
+	}
+	if (avatar_path) {
+		FILE *f = fopen(avatar_path, "rb");
+		struct visid_image probe;
+
+		if (!f || visid_image_load(avatar_path, &probe)) {
+			fprintf(stderr, "visid: cannot use %s as avatar\n", avatar_path);
+			if (f)
+				fclose(f);
+			return -EINVAL;
+		}
+		visid_image_free(&probe);
+		fseek(f, 0, SEEK_END);
+		avatar_len = (size_t)ftell(f);
+		rewind(f);
+		avatar = malloc(avatar_len ? avatar_len : 1);
+		if (!avatar || fread(avatar, 1, avatar_len, f) != avatar_len) {
+			fclose(f);
+			free(avatar);
+			return -EIO;
+		}
+		fclose(f);
+	}
+	ret = visid_store_enroll(app->store, name, avatar, avatar_len, e->slots, NULL);
+	free(avatar);
+	if (ret) {
+		fprintf(stderr, "visid: cannot enroll %s: %s\n", name, strerror(-ret));
+		return ret;
+	}
+	printf("Enrolled %s (%d of 5 angles%s%s)\n", name, __builtin_popcount(e->filled),
+	       missing[0] ? "; missing: " : "", missing);
+	return 0;
+}
+
+static int run_enroll(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "partial", no_argument, NULL, 'p' },
+		{ "face", required_argument, NULL, 'f' },
+		{ "avatar", required_argument, NULL, 'a' },
+		{ "camera", no_argument, NULL, 'c' },
+		{ "source", required_argument, NULL, 's' },
+		{ "screen", required_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		APP_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *avatar = NULL, *source = NULL, *screen = NULL, *name;
+	int opt, partial = 0, camera = 0, face_index = 0, timeout = 30, ret;
+	struct enrollment e;
+	struct app app;
+
+	app_init(&app);
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			partial = 1;
+			break;
+		case 'f':
+			face_index = atoi(optarg);
+			if (face_index < 1) {
+				fprintf(stderr, "visid: --face counts from 1\n");
+				return VISID_EXIT_USAGE;
+			}
+			break;
+		case 'a':
+			avatar = optarg;
+			break;
+		case 'c':
+			camera = 1;
+			break;
+		case 's':
+			source = optarg;
+			camera = 1;
+			break;
+		case 'S':
+			screen = optarg;
+			break;
+		case 't':
+			timeout = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return VISID_EXIT_OK;
+		default:
+			ret = app_option(&app, opt, optarg);
+			if (ret <= 0) {
+				usage(stderr);
+				return VISID_EXIT_USAGE;
+			}
+		}
+	}
+	if (optind >= argc || (!camera && optind + 1 >= argc) || (camera && argc - optind > 2)) {
+		usage(stderr);
+		return VISID_EXIT_USAGE;
+	}
+	name = argv[optind];
+	if (visid_store_check_name(name)) {
+		fprintf(stderr, "visid: '%s' is not a valid name (1 to 64 characters)\n", name);
+		return VISID_EXIT_USAGE;
+	}
+	if (app_open(&app, APP_PIPELINE | APP_STORE_WRITE | APP_STORE_CREATE)) {
+		app_close(&app);
+		return VISID_EXIT_ERROR;
+	}
+
+	memset(&e, 0, sizeof(e));
+	if (camera) {
+		const char *spec = source ? source : optind + 1 < argc ? argv[optind + 1]
+					  : app.cfg.camera[0] ? app.cfg.camera : "v4l2:/dev/video0";
+
+		ret = enroll_camera(&app, &e, spec, screen, timeout);
+		if (!ret)
+			ret = store_member(&app, &e, name, avatar, 0);
+	} else {
+		for (int i = optind + 1; i < argc; i++)
+			enroll_photo(&app, &e, argv[i], face_index);
+		ret = store_member(&app, &e, name, avatar, partial);
+	}
+	free_enrollment(&e);
+	app_close(&app);
+	return ret ? VISID_EXIT_ERROR : VISID_EXIT_OK;
+}
+
+VISID_COMMAND(enroll, "enroll", "add a member from photos or a camera", run_enroll)
