@@ -52,12 +52,14 @@ static int run_ctl(int argc, char **argv)
 	}
 	if (!path) {
 		if (app_open(&app, 0))
-			return VISID_EXIT_ERROR;
-		snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/control.sock",
-			 app.cfg.runtime_dir);
-	} else {
-		snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+			return VISID_EXIT_ERROR;		snprintf(buf, sizeof(buf), "%s/control.sock", app.cfg.runtime_dir);
+		path = buf;
 	}
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "visid: socket path %s is too long\n", path);
+		return VISID_EXIT_USAGE;
+	}
+	strcpy(addr.sun_path, path);
 	snprintf(line, sizeof(line), "%s%s%s\n", argv[optind], argc - optind > 1 ? " " : "",
 		 argc - optind > 1 ? argv[optind + 1] : "");
 
