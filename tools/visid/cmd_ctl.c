@@ -52,7 +52,8 @@ static int run_ctl(int argc, char **argv)
 	}
 	if (!path) {
 		if (app_open(&app, 0))
-			return VISID_EXIT_ERROR;		snprintf(buf, sizeof(buf), "%s/control.sock", app.cfg.runtime_dir);
+			return VISID_EXIT_ERROR;
+		snprintf(buf, sizeof(buf), "%s/control.sock", app.cfg.runtime_dir);
 		path = buf;
 	}
 	if (strlen(path) >= sizeof(addr.sun_path)) {
