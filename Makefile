@@ -119,11 +119,18 @@ deps:
 models:
 	scripts/fetch-models
 
-check: all models
+# check and demo install the dependencies first (a no-op when present), then
+# build in a second make so pkg-config sees what was just installed.
+check:
+	scripts/install-deps
+	$(MAKE) all
+	scripts/fetch-models
 	VISID_MODEL_DIR=$(CURDIR)/models $(B)/visid-tests $(TESTFLAGS)
 
-demo: all models
-	scripts/demo
+demo:
+	scripts/install-deps
+	$(MAKE) all
+	scripts/demo $(B)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/visid

@@ -58,6 +58,7 @@ struct runner {
 	uint64_t frames, max_frames;
 	int greet_member;	/* the member shown in the upper right, -1 none */
 	int stats;
+	int stills;		/* frames are unrelated photos: no tracking between them */
 	struct stage_stats stage[ST_COUNT];
 	time_t last_expiry;
 };
@@ -419,7 +420,7 @@ static int loop(struct runner *r)
 			return ret;
 		}
 		stat_add(r, ST_CAPTURE, now_ms() - t0);
-		if (r->frames % (uint64_t)every == 0 || r->tracker.count == 0)
+		if (r->stills || r->frames % (uint64_t)every == 0 || r->tracker.count == 0)
 			detect_and_track(r, &frame);
 		draw_screen(r, &frame);
 		stat_add(r, ST_FRAME, now_ms() - frame.timestamp_ns / 1e6);
@@ -435,7 +436,7 @@ static void usage(FILE *f, const char *cmd)
 {
 	fprintf(f,
 		"usage: visid %s [--source SPEC] [--screen SPEC] [--frames N] [--stats]\n"
-		"                 [--control PATH | --no-control]%s\n\n"
+		"                 [--stills] [--control PATH | --no-control]%s\n\n"
 		"%s\n\n"
 		"  --source SPEC   frames from v4l2:/dev/videoN (default: the configured or\n"
 		"                  first camera), dir:PATH, y4m:PATH, image:PATH, or a path\n"
@@ -443,6 +444,7 @@ static void usage(FILE *f, const char *cmd)
 		"                  what the screen shows (default: no screen)\n"
 		"  --frames N      stop after N frames\n"
 		"  --stats         print per-stage latency (p50, p99) on exit\n"
+		"  --stills        the frames are unrelated photos: detect in each, no tracking\n"
 		"  --control PATH  the control socket (default RUNTIME_DIR/control.sock)\n"
 		"  --no-control    no control socket\n%s\n%s",
 		cmd, strcmp(cmd, "find") ? "" : " NAME",
@@ -466,6 +468,7 @@ static int run_loop_command(int argc, char **argv)
 		{ "control", required_argument, NULL, 'c' },
 		{ "no-control", no_argument, NULL, 'N' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "stills", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		APP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -503,6 +506,9 @@ static int run_loop_command(int argc, char **argv)
 			break;
 		case 'k':
 			r->keep_going = 1;
+			break;
+		case 'P':
+			r->stills = 1;
 			break;
 		case 'h':
 			usage(stdout, cmd);
@@ -543,7 +549,11 @@ static int run_loop_command(int argc, char **argv)
 	}
 	load_avatars(r);
 	r->last_expiry = time(NULL);
-	visid_tracker_init(&r->tracker, 0.3f, r->app.cfg.detect_every * 2);
+	/* Unrelated photos: no overlap continues a track, every face is new. */
+	if (r->stills)
+		visid_tracker_init(&r->tracker, 1.01f, 0);
+	else
+		visid_tracker_init(&r->tracker, 0.3f, r->app.cfg.detect_every * 2);
 
 	visid_source_options_init(&sopt);
 	sopt.width = r->app.cfg.camera_width;
