@@ -46,6 +46,7 @@ CUNIT_LIBS := $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ALL_CFLAGS := -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -DVISID_VERSION=\"$(VERSION)\" \
+	-DVISID_MODEL_DIR_DEFAULT=\"$(DATADIR)/visid/models\" \
 	-Iinclude -Iruntime -I$(B)/shaders $(PKG_CFLAGS) $(CFLAGS)
 LIBS := $(PKG_LIBS) -lpthread -lm
 ifeq ($(SANITIZE),1)
@@ -141,6 +142,17 @@ install: all
 	ln -sf libvisid.so.0 $(DESTDIR)$(LIBDIR)/libvisid.so
 	install -m 0644 include/visid/*.h $(DESTDIR)$(INCLUDEDIR)/visid/
 	install -m 0644 $(B)/visid.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -d $(DESTDIR)$(DATADIR)/visid/models $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d
+	install -m 0644 models/manifest.tsv $(DESTDIR)$(DATADIR)/visid/models/
+	for m in $$(grep -v '^#' models/manifest.tsv | cut -f1); do \
+		if [ -f models/$$m ]; then install -m 0644 models/$$m $(DESTDIR)$(DATADIR)/visid/models/; \
+		else echo "install: models/$$m not fetched (scripts/fetch-models); not installed"; fi; \
+	done
+	sed 's|@BINDIR@|$(BINDIR)|g' tools/systemd/visid.service.in > $(DESTDIR)$(UNITDIR)/visid.service
+	install -m 0644 tools/systemd/visid.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/visid.conf
+	[ -f $(DESTDIR)$(SYSCONFDIR)/visid.conf ] || \
+		install -m 0644 tools/systemd/visid.conf $(DESTDIR)$(SYSCONFDIR)/visid.conf
 
 clean:
 	rm -rf $(B)
