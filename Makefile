@@ -126,7 +126,7 @@ check:
 	scripts/install-deps
 	$(MAKE) all
 	scripts/fetch-models
-	VISID_MODEL_DIR=$(CURDIR)/models $(B)/visid-tests $(TESTFLAGS)
+	VISID_MODEL_DIR=$(CURDIR)/models VISID_BIN=$(B)/visid $(B)/visid-tests $(TESTFLAGS)
 
 demo:
 	scripts/install-deps

@@ -59,6 +59,7 @@ struct runner {
 	int greet_member;	/* the member shown in the upper right, -1 none */
 	int stats;
 	int stills;		/* frames are unrelated photos: no tracking between them */
+	int frame_events;	/* one "frame" event per frame with every track's state */
 	struct stage_stats stage[ST_COUNT];
 	time_t last_expiry;
 };
@@ -244,6 +245,29 @@ static void detect_and_track(struct runner *r, const struct visid_frame *frame)
 	}
 }
 
+/* Every visible track and who it is, for comparing runs with labelled video. */
+static void report_frame(struct runner *r, const struct visid_frame *frame)
+{
+	cJSON *j = event("frame", frame->sequence);
+	cJSON *faces = cJSON_AddArrayToObject(j, "faces");
+
+	for (int i = 0; i < r->tracker.count; i++) {
+		const struct visid_track *t = &r->tracker.tracks[i];
+		cJSON *f;
+
+		if (t->missed)
+			continue;
+		f = cJSON_CreateObject();
+		cJSON_AddNumberToObject(f, "track", t->id);
+		if (t->member >= 0)
+			cJSON_AddStringToObject(f, "member", app_member_name(&r->app, t->member));
+		else
+			cJSON_AddNullToObject(f, "member");
+		cJSON_AddItemToArray(faces, f);
+	}
+	emit(r, j);
+}
+
 static void draw_screen(struct runner *r, const struct visid_frame *frame)
 {
 	struct visid_overlay_face boxes[VISID_MAX_FACES];
@@ -422,6 +446,8 @@ static int loop(struct runner *r)
 		stat_add(r, ST_CAPTURE, now_ms() - t0);
 		if (r->stills || r->frames % (uint64_t)every == 0 || r->tracker.count == 0)
 			detect_and_track(r, &frame);
+		if (r->frame_events)
+			report_frame(r, &frame);
 		draw_screen(r, &frame);
 		stat_add(r, ST_FRAME, now_ms() - frame.timestamp_ns / 1e6);
 		r->frames++;
@@ -445,6 +471,7 @@ static void usage(FILE *f, const char *cmd)
 		"  --frames N      stop after N frames\n"
 		"  --stats         print per-stage latency (p50, p99) on exit\n"
 		"  --stills        the frames are unrelated photos: detect in each, no tracking\n"
+		"  --frame-events  also a \"frame\" event per frame listing every track\n"
 		"  --control PATH  the control socket (default RUNTIME_DIR/control.sock)\n"
 		"  --no-control    no control socket\n%s\n%s",
 		cmd, strcmp(cmd, "find") ? "" : " NAME",
@@ -469,6 +496,7 @@ static int run_loop_command(int argc, char **argv)
 		{ "no-control", no_argument, NULL, 'N' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "stills", no_argument, NULL, 'P' },
+		{ "frame-events", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		APP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -509,6 +537,9 @@ static int run_loop_command(int argc, char **argv)
 			break;
 		case 'P':
 			r->stills = 1;
+			break;
+		case 'F':
+			r->frame_events = 1;
 			break;
 		case 'h':
 			usage(stdout, cmd);

@@ -1,0 +1,207 @@
+/*
+ * The visid program end to end on real photos: enrollment from five angles,
+ * refusal of an incomplete one, identification of members and strangers,
+ * deletion and re-enrollment, and the device loop on labelled video frames.
+ * Runs the built binary ($VISID_BIN, default build/visid) on the CPU backend.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define FACES "data/faces/"
+
+static char state_dir[300];
+static char out[1 << 18];
+
+static const char *visid_bin(void)
+{
+	const char *bin = getenv("VISID_BIN");
+
+	return bin ? bin : "build/visid";
+}
+
+/*
+ * Runs visid with the given arguments (NULL-terminated) on the test gallery;
+ * stdout goes to out[], stderr to the test log. Returns the exit status.
+ */
+static int run_visid(const char *first, ...)
+{
+	const char *argv[64];
+	int argc = 0, pipefd[2], status;
+	size_t used = 0;
+	ssize_t n;
+	va_list ap;
+	pid_t pid;
+
+	argv[argc++] = visid_bin();
+	va_start(ap, first);
+	for (const char *a = first; a && argc < 62; a = va_arg(ap, const char *))
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		setenv("VISID_STATE_DIR", state_dir, 1);
+		setenv("VISID_BACKEND", "cpu", 1);
+		setenv("VISID_CONFIG", "/dev/null", 1);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], out + used, sizeof(out) - 1 - used)) > 0)
+		used += (size_t)n;
+	out[used] = 0;
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *shared(const char *rel)
+{
+	static char paths[16][512];
+	static int next;
+	char *p = paths[next++ % 16];
+
+	visid_test_shared(rel, p, 512);
+	return p;
+}
+
+/* The member named in the first identify line, "unknown", or "none". */
+static const char *identified(void)
+{
+	static char name[80];
+	char *m = strstr(out, "\"member\":");
+
+	if (!m)
+		return "none";
+	if (!strncmp(m + 9, "null", 4))
+		return "unknown";
+	sscanf(m + 10, "%79[^\"]", name);
+	return name;
+}
+
+static const char *skip_reason(void)
+{
+	if (access(visid_bin(), X_OK))
+		return "the visid binary is not built ($VISID_BIN or build/visid)";
+	if (!visid_test_have_shared(FACES "pose/pointing04"))
+		return "../shared/data/faces is absent";
+	return NULL;
+}
+
+static int init_gallery(void)
+{
+	const char *dir = visid_test_tmpdir();
+
+	if (!dir)
+		return -1;
+	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
+	return 0;
+}
+
+#define P04(person, file) shared(FACES "pose/pointing04/" person "/" file)
+
+static void test_incomplete_enrollment_refused(void)
+{
+	int ret = run_visid("enroll", "frontonly", P04("person03", "s1_front.jpg"), NULL);
+
+	VT_CHECK(ret == 1, "enrollment from one angle exited %d, want 1", ret);
+	ret = run_visid("list", NULL);
+	VT_CHECK(!strstr(out, "frontonly"), "refused member listed anyway: %s", out);
+}
+
+static void test_five_angles_then_identify(void)
+{
+	static const char *const people[] = { "person01", "person02" };
+	char path[5][512];
+	int ret;
+
+	for (int i = 0; i < 2; i++) {
+		static const char *const files[] = { "s1_front.jpg", "s1_left30.jpg",
+						      "s1_right30.jpg", "s1_up30.jpg",
+						      "s1_down30.jpg" };
+		char rel[128];
+
+		for (int f = 0; f < 5; f++) {
+			snprintf(rel, sizeof(rel), FACES "pose/pointing04/%s/%s", people[i],
+				 files[f]);
+			visid_test_shared(rel, path[f], sizeof(path[f]));
+		}
+		ret = run_visid("enroll", people[i], path[0], path[1], path[2], path[3], path[4],
+				NULL);
+		VT_CHECK(ret == 0, "five-angle enrollment of %s exited %d: %s", people[i], ret,
+			 out);
+	}
+	ret = run_visid("identify", P04("person01", "s2_front.jpg"), NULL);
+	VT_CHECK(ret == 0 && !strcmp(identified(), "person01"),
+		 "person01's other series identified as '%s' (exit %d)", identified(), ret);
+	run_visid("identify", P04("person02", "s2_front.jpg"), NULL);
+	VT_CHECK(!strcmp(identified(), "person02"), "person02's other series identified as '%s'",
+		 identified());
+	run_visid("identify", P04("person05", "s2_front.jpg"), NULL);
+	VT_CHECK(!strcmp(identified(), "unknown"), "a stranger identified as '%s'", identified());
+}
+
+static void test_strangers_and_no_faces(void)
+{
+	static const char *const strangers[] = {
+		FACES "identity/face_recognition/joe_biden/biden.jpg",
+		FACES "identity/insightface/tom_hanks/Tom_Hanks_54745.png",
+		FACES "pose/pointing04/person07/s1_front.jpg",
+	};
+	int ret;
+
+	ret = run_visid("enroll", "obama", "--partial",
+			shared(FACES "identity/face_recognition/barack_obama/obama.jpg"),
+			shared(FACES "identity/face_recognition/barack_obama/obama1.jpg"), NULL);
+	VT_CHECK(ret == 0, "partial enrollment exited %d", ret);
+	run_visid("identify", shared(FACES "identity/face_recognition/barack_obama/obama2.jpg"),
+		  NULL);
+	VT_CHECK(!strcmp(identified(), "obama"), "obama2.jpg identified as '%s'", identified());
+	for (size_t i = 0; i < sizeof(strangers) / sizeof(strangers[0]); i++) {
+		if (!visid_test_have_shared(strangers[i]))
+			continue;
+		run_visid("identify", shared(strangers[i]), NULL);
+		VT_CHECK(!strcmp(identified(), "unknown"), "stranger %s identified as '%s'",
+			 strangers[i], identified());
+	}
+	ret = run_visid("identify", shared(FACES "noface/faceapi_white.png"), NULL);
+	VT_CHECK(!strstr(out, "\"member\""), "a face found in a blank frame: %s", out);
+}
+
+static void test_delete_and_reenroll(void)
+{
+	int ret;
+
+	ret = run_visid("delete", "obama", NULL);
+	VT_CHECK(ret == 0, "delete exited %d", ret);
+	run_visid("identify", shared(FACES "identity/face_recognition/barack_obama/obama2.jpg"),
+		  NULL);
+	VT_CHECK(!strcmp(identified(), "unknown"), "deleted member still identified: '%s'",
+		 identified());
+	ret = run_visid("delete", "obama", NULL);
+	VT_CHECK(ret == 1, "deleting a missing member exited %d, want 1", ret);
+	ret = run_visid("enroll", "obama", "--partial",
+			shared(FACES "identity/face_recognition/barack_obama/obama.jpg"), NULL);
+	VT_CHECK(ret == 0, "re-enrollment exited %d", ret);
+	run_visid("identify", shared(FACES "identity/face_recognition/barack_obama/obama2.jpg"),
+		  NULL);
+	VT_CHECK(!strcmp(identified(), "obama"), "re-enrolled member identified as '%s'",
+		 identified());
+}
+
+VISID_SUITE(cli, "cli", init_gallery, NULL, skip_reason,
+	    VISID_TEST(test_incomplete_enrollment_refused),
+	    VISID_TEST(test_five_angles_then_identify), VISID_TEST(test_strangers_and_no_faces),
+	    VISID_TEST(test_delete_and_reenroll))
