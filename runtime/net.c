@@ -1,0 +1,608 @@
+/*
+ * Networks: a validated model, instantiated as a graph for one input size
+ * and run on one backend. The CPU backend calls the visid_cpu_* kernels
+ * layer by layer. The Vulkan backend uploads every constant once, records
+ * the whole graph into one command sequence at creation and replays it per
+ * run, so a run costs one submit plus the input and output transfers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net_internal.h"
+#include "vk.h"
+#include "visid/log.h"
+
+struct visid_model {
+	struct visid_tfl_model *tfl;
+};
+
+/* Where a layer's constants live in the Vulkan weight buffer. */
+struct vk_layer {
+	VkDeviceSize weights, bias, slope, operand;
+	int seq_first, seq_end;	/* its dispatches in the sequence */
+};
+
+struct vk_state {
+	struct visid_gpu *gpu;
+	struct visid_vk_buffer *weights;
+	struct visid_vk_buffer **buffers;	/* one per graph buffer slot */
+	struct visid_vk_buffer *staging_in;	/* NULL when the input buffer is mapped */
+	struct visid_vk_buffer **staging_out;	/* per output, NULL when mapped */
+	struct visid_vk_seq *seq;
+	struct vk_layer *layers;
+};
+
+struct visid_net {
+	struct visid_model *model;
+	enum visid_backend backend;
+	int flags;
+	struct visid_graph *graph;
+	double *layer_ms;
+	float **cpu_buffers;	/* CPU backend: one per graph buffer slot */
+	struct vk_state vk;
+};
+
+int visid_model_load(const char *path, struct visid_model **out)
+{
+	struct visid_model *model;
+	struct visid_graph *graph;
+	int ret;
+
+	model = calloc(1, sizeof(*model));
+	if (!model)
+		return -ENOMEM;
+	ret = visid_tfl_load(path, &model->tfl);
+	if (ret)
+		goto out_free;
+	/* Refuse at load time what could never run, with the operator named. */
+	ret = visid_graph_build(model->tfl, 0, 0, 0, &graph);
+	if (ret)
+		goto out_free_tfl;
+	visid_graph_free(graph);
+	*out = model;
+	return 0;
+
+out_free_tfl:
+	visid_tfl_free(model->tfl);
+out_free:
+	free(model);
+	return ret;
+}
+
+void visid_model_free(struct visid_model *model)
+{
+	if (!model)
+		return;
+	visid_tfl_free(model->tfl);
+	free(model);
+}
+
+const char *visid_model_path(const struct visid_model *model)
+{
+	return model->tfl->path;
+}
+
+void visid_model_input_shape(const struct visid_model *model, int shape[4])
+{
+	const struct visid_tfl_tensor *t = &model->tfl->tensors[model->tfl->inputs[0]];
+
+	for (int d = 0; d < 4; d++)
+		shape[d] = d < t->rank ? t->shape[d] : 1;
+}
+
+const struct visid_tfl_model *visid_model_tflite(const struct visid_model *model)
+{
+	return model->tfl;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* CPU backend */
+
+static float *cpu_value(struct visid_net *net, int value)
+{
+	return value < 0 ? NULL : net->cpu_buffers[net->graph->values[value].buffer];
+}
+
+static int cpu_create(struct visid_net *net)
+{
+	const struct visid_graph *g = net->graph;
+
+	net->cpu_buffers = calloc(g->n_buffers, sizeof(float *));
+	if (!net->cpu_buffers)
+		return -ENOMEM;
+	for (int i = 0; i < g->n_buffers; i++) {
+		net->cpu_buffers[i] = malloc((g->buffer_size[i] ? g->buffer_size[i] : 1) *
+					     sizeof(float));
+		if (!net->cpu_buffers[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void cpu_destroy(struct visid_net *net)
+{
+	if (!net->cpu_buffers)
+		return;
+	for (int i = 0; i < net->graph->n_buffers; i++)
+		free(net->cpu_buffers[i]);
+	free(net->cpu_buffers);
+}
+
+static void cpu_layer(struct visid_net *net, const struct visid_graph_layer *l)
+{
+	const float *a = cpu_value(net, l->in[0]), *b = cpu_value(net, l->in[1]);
+	float *out = cpu_value(net, l->out);
+
+	switch (l->kind) {
+	case VISID_LAYER_CONV:
+		visid_cpu_conv(&l->p.conv, a, l->weights.data, l->bias.data, l->slope.data, out);
+		break;
+	case VISID_LAYER_MAXPOOL:
+		visid_cpu_maxpool(&l->p.pool, a, out);
+		break;
+	case VISID_LAYER_ADD:
+		visid_cpu_add(&l->p.add, a, b, l->slope.data, out);
+		break;
+	case VISID_LAYER_ELTWISE:
+		visid_cpu_eltwise(&l->p.eltwise, a, b ? b : l->operand.data, out);
+		break;
+	case VISID_LAYER_RESIZE:
+		visid_cpu_resize(&l->p.resize, a, out);
+		break;
+	case VISID_LAYER_PAD:
+		visid_cpu_pad(&l->p.pad, a, out);
+		break;
+	case VISID_LAYER_COPY:
+		visid_cpu_copy(&l->p.copy, a, out);
+		break;
+	}
+}
+
+static int cpu_run(struct visid_net *net, const float *input, float *const *outputs)
+{
+	const struct visid_graph *g = net->graph;
+
+	memcpy(cpu_value(net, g->input), input, g->values[g->input].count * sizeof(float));
+	for (int i = 0; i < g->n_layers; i++) {
+		double t0 = now_ms();
+
+		cpu_layer(net, &g->layers[i]);
+		net->layer_ms[i] = now_ms() - t0;
+	}
+	for (int i = 0; i < g->n_outputs; i++)
+		memcpy(outputs[i], cpu_value(net, g->outputs[i]),
+		       g->values[g->outputs[i]].count * sizeof(float));
+	return 0;
+}
+
+/* Vulkan backend */
+
+static VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a)
+{
+	return (v + a - 1) / a * a;
+}
+
+static struct visid_vk_view vk_value(struct visid_net *net, int value)
+{
+	const struct visid_graph_value *v;
+
+	if (value < 0)
+		return visid_vk_view(NULL, 0, 0);
+	v = &net->graph->values[value];
+	return visid_vk_view(net->vk.buffers[v->buffer], 0, v->count * sizeof(float));
+}
+
+static struct visid_vk_view vk_const(struct visid_net *net, const struct visid_graph_const *c,
+				     VkDeviceSize offset)
+{
+	if (!c->count)
+		return visid_vk_view(NULL, 0, 0);
+	return visid_vk_view(net->vk.weights, offset, c->count * sizeof(float));
+}
+
+/* Lays out every constant at aligned offsets of one buffer and uploads it once. */
+static int vk_upload_weights(struct visid_net *net)
+{
+	const struct visid_graph *g = net->graph;
+	VkDeviceSize align = visid_vk_alignment(net->vk.gpu), size = 0;
+	uint8_t *host;
+	int ret;
+
+	for (int pass = 0; pass < 2; pass++) {
+		size = 0;
+		for (int i = 0; i < g->n_layers; i++) {
+			const struct visid_graph_layer *l = &g->layers[i];
+			const struct visid_graph_const *cs[4] = { &l->weights, &l->bias, &l->slope,
+								  &l->operand };
+			VkDeviceSize *offs[4] = { &net->vk.layers[i].weights,
+						  &net->vk.layers[i].bias,
+						  &net->vk.layers[i].slope,
+						  &net->vk.layers[i].operand };
+
+			for (int j = 0; j < 4; j++) {
+				if (!cs[j]->count)
+					continue;
+				size = align_up(size, align);
+				*offs[j] = size;
+				if (pass)
+					memcpy(host + size, cs[j]->data,
+					       cs[j]->count * sizeof(float));
+				size += cs[j]->count * sizeof(float);
+			}
+		}
+		if (!pass) {
+			size = size ? size : align;
+			host = calloc(1, size);
+			if (!host)
+				return -ENOMEM;
+		}
+	}
+	ret = visid_vk_buffer_create(net->vk.gpu, size, VISID_VK_BUFFER_DEVICE, "weights",
+				     &net->vk.weights);
+	if (!ret)
+		ret = visid_vk_upload(net->vk.weights, 0, host, size);
+	free(host);
+	return ret;
+}
+
+static int vk_layer(struct visid_net *net, int i)
+{
+	const struct visid_graph_layer *l = &net->graph->layers[i];
+	const struct vk_layer *c = &net->vk.layers[i];
+	struct visid_vk_seq *seq = net->vk.seq;
+	struct visid_vk_view a = vk_value(net, l->in[0]), out = vk_value(net, l->out);
+
+	switch (l->kind) {
+	case VISID_LAYER_CONV:
+		return visid_vk_conv(seq, &l->p.conv, a, vk_const(net, &l->weights, c->weights),
+				     vk_const(net, &l->bias, c->bias),
+				     vk_const(net, &l->slope, c->slope), out, l->name);
+	case VISID_LAYER_MAXPOOL:
+		return visid_vk_maxpool(seq, &l->p.pool, a, out, l->name);
+	case VISID_LAYER_ADD:
+		return visid_vk_add(seq, &l->p.add, a, vk_value(net, l->in[1]),
+				    vk_const(net, &l->slope, c->slope), out, l->name);
+	case VISID_LAYER_ELTWISE:
+		return visid_vk_eltwise(seq, &l->p.eltwise, a,
+					l->in[1] >= 0 ? vk_value(net, l->in[1]) :
+							vk_const(net, &l->operand, c->operand),
+					out, l->name);
+	case VISID_LAYER_RESIZE:
+		return visid_vk_resize(seq, &l->p.resize, a, out, l->name);
+	case VISID_LAYER_PAD:
+		return visid_vk_pad(seq, &l->p.pad, a, out, l->name);
+	case VISID_LAYER_COPY:
+		return visid_vk_copy(seq, &l->p.copy, a, out, l->name);
+	}
+	return -EINVAL;
+}
+
+/* Staging buffers are only needed where device memory is not mapped. */
+static int vk_create_staging(struct visid_net *net)
+{
+	const struct visid_graph *g = net->graph;
+	struct visid_vk_view in = vk_value(net, g->input);
+	int ret = 0;
+
+	net->vk.staging_out = calloc(g->n_outputs, sizeof(*net->vk.staging_out));
+	if (!net->vk.staging_out)
+		return -ENOMEM;
+	if (!visid_vk_buffer_map(in.buf))
+		ret = visid_vk_buffer_create(net->vk.gpu, in.size, VISID_VK_BUFFER_HOST,
+					     "input staging", &net->vk.staging_in);
+	for (int i = 0; i < g->n_outputs && !ret; i++) {
+		struct visid_vk_view o = vk_value(net, g->outputs[i]);
+
+		if (!visid_vk_buffer_map(o.buf))
+			ret = visid_vk_buffer_create(net->vk.gpu, o.size, VISID_VK_BUFFER_HOST,
+						     "output staging", &net->vk.staging_out[i]);
+	}
+	return ret;
+}
+
+static int vk_record(struct visid_net *net)
+{
+	const struct visid_graph *g = net->graph;
+	struct visid_vk_seq *seq = net->vk.seq;
+	int ret;
+
+	ret = visid_vk_seq_begin(seq);
+	if (!ret && net->vk.staging_in)
+		ret = visid_vk_seq_copy(seq, visid_vk_whole(net->vk.staging_in),
+					vk_value(net, g->input), "input upload");
+	for (int i = 0; i < g->n_layers && !ret; i++) {
+		net->vk.layers[i].seq_first = visid_vk_seq_length(seq);
+		ret = vk_layer(net, i);
+		net->vk.layers[i].seq_end = visid_vk_seq_length(seq);
+	}
+	for (int i = 0; i < g->n_outputs && !ret; i++)
+		if (net->vk.staging_out[i])
+			ret = visid_vk_seq_copy(seq, vk_value(net, g->outputs[i]),
+						visid_vk_whole(net->vk.staging_out[i]),
+						"output download");
+	if (!ret)
+		ret = visid_vk_seq_end(seq);
+	return ret;
+}
+
+static int vk_create(struct visid_net *net, struct visid_gpu *gpu)
+{
+	const struct visid_graph *g = net->graph;
+	int ret;
+
+	if (!gpu) {
+		visid_err("%s: the Vulkan backend needs a gpu", visid_model_path(net->model));
+		return -EINVAL;
+	}
+	net->vk.gpu = gpu;
+	net->vk.layers = calloc(g->n_layers ? g->n_layers : 1, sizeof(*net->vk.layers));
+	net->vk.buffers = calloc(g->n_buffers ? g->n_buffers : 1, sizeof(*net->vk.buffers));
+	if (!net->vk.layers || !net->vk.buffers)
+		return -ENOMEM;
+	ret = vk_upload_weights(net);
+	for (int i = 0; i < g->n_buffers && !ret; i++)
+		ret = visid_vk_buffer_create(gpu, (g->buffer_size[i] ? g->buffer_size[i] : 1) *
+						  sizeof(float),
+					     VISID_VK_BUFFER_DEVICE, "activations",
+					     &net->vk.buffers[i]);
+	if (!ret)
+		ret = vk_create_staging(net);
+	if (!ret)
+		ret = visid_vk_seq_create(gpu, &net->vk.seq);
+	if (!ret)
+		ret = vk_record(net);
+	return ret;
+}
+
+static void vk_destroy(struct visid_net *net)
+{
+	const struct visid_graph *g = net->graph;
+
+	visid_vk_seq_destroy(net->vk.seq);
+	if (net->vk.buffers)
+		for (int i = 0; i < g->n_buffers; i++)
+			visid_vk_buffer_destroy(net->vk.buffers[i]);
+	if (net->vk.staging_out)
+		for (int i = 0; i < g->n_outputs; i++)
+			visid_vk_buffer_destroy(net->vk.staging_out[i]);
+	visid_vk_buffer_destroy(net->vk.staging_in);
+	visid_vk_buffer_destroy(net->vk.weights);
+	free(net->vk.staging_out);
+	free(net->vk.buffers);
+	free(net->vk.layers);
+}
+
+static void vk_collect_timings(struct visid_net *net)
+{
+	const struct visid_vk_timing *t;
+	int n = visid_vk_seq_timings(net->vk.seq, &t);
+
+	for (int i = 0; i < net->graph->n_layers; i++) {
+		const struct vk_layer *l = &net->vk.layers[i];
+
+		net->layer_ms[i] = n < 0 ? -1.0 : 0.0;
+		for (int j = l->seq_first; j < l->seq_end && j < n; j++)
+			net->layer_ms[i] += t[j].ms;
+	}
+}
+
+static int vk_run(struct visid_net *net, const float *input, float *const *outputs)
+{
+	const struct visid_graph *g = net->graph;
+	struct visid_vk_view in = vk_value(net, g->input);
+	int ret;
+
+	ret = visid_vk_upload(net->vk.staging_in ? net->vk.staging_in : in.buf, 0, input,
+			      in.size);
+	if (!ret)
+		ret = visid_vk_seq_submit(net->vk.seq);
+	for (int i = 0; i < g->n_outputs && !ret; i++) {
+		struct visid_vk_view o = vk_value(net, g->outputs[i]);
+
+		ret = visid_vk_download(net->vk.staging_out[i] ? net->vk.staging_out[i] : o.buf,
+					0, outputs[i], o.size);
+	}
+	if (!ret)
+		vk_collect_timings(net);
+	return ret;
+}
+
+/* Common */
+
+int visid_net_create_flags(struct visid_model *model, const struct visid_net_options *opt,
+			   int flags, struct visid_net **out)
+{
+	struct visid_net *net;
+	int ret;
+
+	net = calloc(1, sizeof(*net));
+	if (!net)
+		return -ENOMEM;
+	net->model = model;
+	net->backend = opt->backend;
+	net->flags = flags;
+	ret = visid_graph_build(model->tfl, opt->height, opt->width, flags, &net->graph);
+	if (ret)
+		goto out_free;
+	if (net->graph->n_outputs > VISID_NET_MAX_OUTPUTS) {
+		visid_err("%s: %d outputs, at most %d supported", visid_model_path(model),
+			  net->graph->n_outputs, VISID_NET_MAX_OUTPUTS);
+		ret = -ENOTSUP;
+		goto out_destroy;
+	}
+	net->layer_ms = calloc(net->graph->n_layers + 1, sizeof(double));
+	if (!net->layer_ms) {
+		ret = -ENOMEM;
+		goto out_destroy;
+	}
+	for (int i = 0; i < net->graph->n_layers; i++)
+		net->layer_ms[i] = -1.0;
+
+	switch (opt->backend) {
+	case VISID_BACKEND_CPU:
+		ret = cpu_create(net);
+		break;
+	case VISID_BACKEND_VULKAN:
+		ret = vk_create(net, opt->gpu);
+		break;
+	default:
+		visid_err("%s: unknown backend %d", visid_model_path(model), opt->backend);
+		ret = -EINVAL;
+	}
+	if (ret)
+		goto out_destroy;
+	*out = net;
+	return 0;
+
+out_destroy:
+	if (ret == -ENOMEM)
+		visid_err("%s: out of memory creating the network", visid_model_path(model));
+	visid_net_destroy(net);
+	return ret;
+out_free:
+	free(net);
+	return ret;
+}
+
+int visid_net_create(struct visid_model *model, const struct visid_net_options *opt,
+		     struct visid_net **out)
+{
+	return visid_net_create_flags(model, opt, 0, out);
+}
+
+void visid_net_destroy(struct visid_net *net)
+{
+	if (!net)
+		return;
+	if (net->backend == VISID_BACKEND_VULKAN)
+		vk_destroy(net);
+	else
+		cpu_destroy(net);
+	free(net->layer_ms);
+	visid_graph_free(net->graph);
+	free(net);
+}
+
+void visid_net_input_shape(const struct visid_net *net, int shape[4])
+{
+	const struct visid_graph_value *v = &net->graph->values[net->graph->input];
+
+	for (int d = 0; d < 4; d++)
+		shape[d] = v->shape[d];
+}
+
+int visid_net_output_count(const struct visid_net *net)
+{
+	return net->graph->n_outputs;
+}
+
+static const struct visid_graph_value *output_value(const struct visid_net *net, int index)
+{
+	if (index < 0 || index >= net->graph->n_outputs)
+		return NULL;
+	return &net->graph->values[net->graph->outputs[index]];
+}
+
+const char *visid_net_output_name(const struct visid_net *net, int index)
+{
+	const struct visid_graph_value *v = output_value(net, index);
+
+	return v ? net->model->tfl->tensors[v->tensor].name : NULL;
+}
+
+int visid_net_output_shape(const struct visid_net *net, int index, int shape[4])
+{
+	const struct visid_graph_value *v = output_value(net, index);
+
+	if (!v)
+		return -EINVAL;
+	for (int d = 0; d < 4; d++)
+		shape[d] = d < v->rank ? v->shape[d] : 1;
+	return v->rank;
+}
+
+size_t visid_net_output_size(const struct visid_net *net, int index)
+{
+	const struct visid_graph_value *v = output_value(net, index);
+
+	return v ? v->count : 0;
+}
+
+int visid_net_run(struct visid_net *net, const float *input, float *const *outputs)
+{
+	if (net->backend == VISID_BACKEND_VULKAN)
+		return vk_run(net, input, outputs);
+	return cpu_run(net, input, outputs);
+}
+
+int visid_net_layer_count(const struct visid_net *net)
+{
+	return net->graph->n_layers;
+}
+
+int visid_net_layer_info(const struct visid_net *net, int index,
+			 struct visid_net_layer_info *info)
+{
+	const struct visid_graph_layer *l;
+	const struct visid_graph_value *v;
+
+	if (index < 0 || index >= net->graph->n_layers)
+		return -EINVAL;
+	l = &net->graph->layers[index];
+	v = &net->graph->values[l->out];
+	memset(info, 0, sizeof(*info));
+	info->name = l->name;
+	info->op = l->op;
+	info->kind = visid_layer_kind_name(l->kind);
+	info->first_op = l->first_op;
+	info->last_op = l->last_op;
+	info->tensor = l->tensor;
+	info->rank = v->rank;
+	for (int d = 0; d < 4; d++)
+		info->shape[d] = d < v->rank ? v->shape[d] : 1;
+	info->macs = l->macs;
+	info->bytes = l->bytes;
+	if (net->backend == VISID_BACKEND_VULKAN)
+		info->dispatches = net->vk.layers[index].seq_end - net->vk.layers[index].seq_first;
+	info->ms = net->layer_ms[index];
+	return 0;
+}
+
+int visid_net_layer_output(struct visid_net *net, int index, float *dst)
+{
+	const struct visid_graph_value *v, *s;
+
+	if (index < 0 || index >= net->graph->n_layers)
+		return -EINVAL;
+	v = &net->graph->values[net->graph->layers[index].out];
+	s = &net->graph->values[v->storage];
+	if (!(net->flags & VISID_NET_KEEP_ALL) && s->last < net->graph->n_layers) {
+		visid_err("%s: layer %d output is reused; create the net with KEEP_ALL",
+			  visid_model_path(net->model), index);
+		return -EINVAL;
+	}
+	if (net->backend == VISID_BACKEND_VULKAN)
+		return visid_vk_download(net->vk.buffers[v->buffer], 0, dst,
+					 v->count * sizeof(float));
+	memcpy(dst, cpu_value(net, net->graph->layers[index].out), v->count * sizeof(float));
+	return 0;
+}
+
+const struct visid_graph *visid_net_graph(const struct visid_net *net)
+{
+	return net->graph;
+}
+
+enum visid_backend visid_net_backend(const struct visid_net *net)
+{
+	return net->backend;
+}
