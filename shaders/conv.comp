@@ -1,0 +1,81 @@
+#version 450
+/*
+ * Dense KxK convolution, any stride and explicit padding; weights
+ * [out_c][kh][kw][in_c]. Invocations along x take TP neighbouring output
+ * pixels of one row; the group's y picks TO output channels. Taps that fall
+ * in the padding read a valid address and are multiplied by zero, which
+ * keeps the inner loop free of branches.
+ */
+#extension GL_GOOGLE_include_directive : require
+#include "conv_common.glsl"
+
+layout(push_constant) uniform Params {
+	int in_h, in_w, in_c;
+	int out_h, out_w, out_c;
+	int kernel_h, kernel_w;
+	int stride_h, stride_w;
+	int pad_top, pad_left;
+	int tiles_w;		/* tiles per output row */
+	uint tiles;		/* batch * out_h * tiles_w */
+} p;
+
+void main()
+{
+	uint tile = gl_GlobalInvocationID.x;
+
+	if (tile >= p.tiles)
+		return;
+	uint row = tile / uint(p.tiles_w);
+	int ox0 = int(tile - row * uint(p.tiles_w)) * TP;
+	int oy = int(row % uint(p.out_h));
+	uint n = row / uint(p.out_h);
+	int oc0 = int(gl_WorkGroupID.y) * TO;
+	int steps = VEC4 ? p.in_c / 4 : p.in_c;
+
+	for (int i = 0; i < TP * TO; i++)
+		acc[i] = 0.0;
+	for (int ky = 0; ky < p.kernel_h; ky++) {
+		int iy = oy * p.stride_h - p.pad_top + ky;
+		if (iy < 0 || iy >= p.in_h)
+			continue;
+		uint in_row = (n * p.in_h + iy) * p.in_w;
+		for (int kx = 0; kx < p.kernel_w; kx++) {
+			uint base[TP];
+			float keep[TP];
+			for (int pp = 0; pp < TP; pp++) {
+				int ix = (ox0 + pp) * p.stride_w - p.pad_left + kx;
+				bool inside = ix >= 0 && ix < p.in_w;
+				keep[pp] = inside ? 1.0 : 0.0;
+				base[pp] = (in_row + (inside ? ix : 0)) * steps;
+			}
+			uint wbase[TO];
+			for (int o = 0; o < TO; o++)
+				wbase[o] = ((min(oc0 + o, p.out_c - 1) * p.kernel_h + ky) *
+					    p.kernel_w + kx) * steps;
+			if (VEC4) {
+				for (int c = 0; c < steps; c++) {
+					vec4 x[TP];
+					for (int pp = 0; pp < TP; pp++)
+						x[pp] = src4[base[pp] + c] * keep[pp];
+					CONV_STEP_VEC4(x, wbase, c)
+				}
+			} else {
+				for (int c = 0; c < steps; c++) {
+					float x[TP];
+					for (int pp = 0; pp < TP; pp++)
+						x[pp] = src[base[pp] + c] * keep[pp];
+					CONV_STEP_SCALAR(x, wbase, c)
+				}
+			}
+		}
+	}
+
+	uint out_base[TP];
+	bool valid[TP];
+	for (int pp = 0; pp < TP; pp++) {
+		int ox = ox0 + pp;
+		valid[pp] = ox < p.out_w;
+		out_base[pp] = ((n * p.out_h + oy) * p.out_w + min(ox, p.out_w - 1)) * p.out_c;
+	}
+	store_tile(out_base, valid, oc0, p.out_c);
+}
