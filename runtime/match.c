@@ -160,24 +160,29 @@ void visid_dot_rows_portable(const float *query, const float *rows, size_t n, fl
 
 /*
  * The product of two floats is exact in a double, so fused or separate
- * multiply-add give the same sum: this is bit-identical on every CPU.
+ * multiply-add give the same sums: with the order fixed (element j in chain
+ * j mod 4, chains joined pairwise) this is bit-identical on every CPU.
  */
+static double dot_exact(const float *a, const float *b)
+{
+	double acc[4] = { 0 };
+
+	for (int j = 0; j < DIM; j += 4)
+		for (int k = 0; k < 4; k++)
+			acc[k] += (double)a[j + k] * (double)b[j + k];
+	return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
 float visid_cosine_exact(const float *a, const float *b)
 {
-	double sum = 0;
-
-	for (int j = 0; j < DIM; j++)
-		sum += (double)a[j] * (double)b[j];
-	return (float)sum;
+	return (float)dot_exact(a, b);
 }
 
 /* Copies a vector scaled to unit length; -EINVAL for zero, NaN or Inf. */
 static int normalise(const float *in, float *out)
 {
-	double sum = 0, scale;
+	double sum = dot_exact(in, in), scale;
 
-	for (int j = 0; j < DIM; j++)
-		sum += (double)in[j] * in[j];
 	if (!(sum > 0) || !isfinite(sum))
 		return -EINVAL;
 	scale = 1.0 / sqrt(sum);
@@ -406,14 +411,23 @@ static void score_members(struct visid_gallery *g, const float *query, int top[2
 	}
 }
 
-static float exact_member_score(const struct visid_gallery *g, const float *query, int m)
+/*
+ * Exact score of a member over those of its vectors whose SIMD score reaches
+ * cut: a vector below it cannot be the best of a member in the exact top two.
+ */
+static float exact_member_score(const struct visid_gallery *g, const float *query, int m,
+				float cut)
 {
 	const struct member *mem = &g->member[m];
-	float best = -INFINITY;
+	float row_scores[VISID_MATCH_MAX_VECTORS], best = -INFINITY;
 
+	g->dot_rows(query, g->rows + mem->first * DIM, mem->count, row_scores);
 	for (int v = 0; v < mem->count; v++) {
-		float s = visid_cosine_exact(query, g->rows + (mem->first + v) * DIM);
+		float s;
 
+		if (row_scores[v] < cut)
+			continue;
+		s = visid_cosine_exact(query, g->rows + (mem->first + v) * DIM);
 		best = s > best ? s : best;
 	}
 	return best;
@@ -442,7 +456,7 @@ static void decide(const struct visid_gallery *g, const float *query, const int 
 
 		if (g->scores[m] < cut)
 			continue;
-		s = exact_member_score(g, query, m);
+		s = exact_member_score(g, query, m, cut);
 		if (ranks_above(g, s, m, best, best_m)) {
 			second = best;
 			second_m = best_m;
