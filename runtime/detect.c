@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "visid/log.h"
+#include "visid/track.h"
 #include "detect.h"
 
 static float *put_grid(float *a, int cells_x, int cells_y, int per_cell)
@@ -97,19 +98,6 @@ int visid_detect_decode(const float *regressors, const float *logits, const floa
 			   &out[slot]);
 	}
 	return n;
-}
-
-float visid_box_iou(const float a[4], const float b[4])
-{
-	float iw = fminf(a[2], b[2]) - fmaxf(a[0], b[0]);
-	float ih = fminf(a[3], b[3]) - fmaxf(a[1], b[1]);
-	float inter, uni;
-
-	if (iw <= 0 || ih <= 0)
-		return 0;
-	inter = iw * ih;
-	uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-	return uni > 0 ? inter / uni : 0;
 }
 
 /* Best score first; equal scores keep anchor order so results are deterministic. */

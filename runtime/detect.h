@@ -40,13 +40,11 @@ int visid_detect_decode(const float *regressors, const float *logits, const floa
 			struct visid_detection *out, int max);
 
 /*
- * Weighted NMS in place: the best detection and every one overlapping it by
+ * Weighted NMS in place (overlap by visid_box_iou of visid/track.h): the best detection and every one overlapping it by
  * more than iou become their score-weighted mean (the best one's score).
  * Returns the number left, best first.
  */
 int visid_detect_nms(struct visid_detection *dets, int count, float iou);
-
-float visid_box_iou(const float a[4], const float b[4]);
 
 /* Maps normalised tensor coordinates to image pixels by the tensor-to-image affine m. */
 void visid_detection_map(struct visid_detection *det, int in_w, int in_h, const double m[6]);
