@@ -870,6 +870,185 @@ static void test_expiry_seconds_and_touch(void)
 	visid_store_close(store);
 }
 
+static float best_cosine(const struct visid_store_gallery_entry *e, const float *probe)
+{
+	float best = -2.0f;
+
+	for (int pose = 0; pose < VISID_POSE_COUNT; pose++) {
+		float dot = 0.0f;
+
+		if (!(e->slots & VISID_STORE_SLOT_BIT(pose)))
+			continue;
+		for (int i = 0; i < VISID_EMBED_DIM; i++)
+			dot += e->vectors[pose][i] * probe[i];
+		if (dot > best)
+			best = dot;
+	}
+	return best;
+}
+
+/* Opens read-only, loads the gallery and matches both probes against it, as identify does. */
+static void identify(const char *dir, int64_t *now, const float *known, const float *stranger,
+		     int64_t touch_id)
+{
+	struct visid_store_gallery *g = malloc(sizeof(*g));
+	struct visid_store_options opt;
+	struct visid_store *store;
+	float best_known = -2.0f, best_stranger = -2.0f;
+	int ret;
+
+	st_options(&opt, dir, now);
+	opt.flags = VISID_STORE_READ_ONLY;
+	ret = visid_store_open(&opt, &store);
+	VT_CHECK(ret == 0 && g, "read-only open: %d", ret);
+	if (ret || !g)
+		goto out;
+	ret = visid_store_load_gallery(store, g);
+	VT_CHECK(ret == 3, "loaded %d members", ret);
+	for (int i = 0; i < g->count; i++) {
+		float k = best_cosine(&g->members[i], known);
+		float s = best_cosine(&g->members[i], stranger);
+
+		best_known = k > best_known ? k : best_known;
+		best_stranger = s > best_stranger ? s : best_stranger;
+	}
+	VT_CHECK(best_known > 0.999f && best_stranger < 0.5f,
+		 "matching: enrolled probe %.3f, stranger %.3f", best_known, best_stranger);
+	visid_store_gallery_wipe(g);
+	if (touch_id) {
+		ret = visid_store_touch(store, touch_id);
+		VT_CHECK(ret == 0, "recording a recognition on a read-only store: %d", ret);
+	}
+	visid_store_close(store);
+out:
+	free(g);
+}
+
+static int page_size(const uint8_t *db)
+{
+	int size = db[16] << 8 | db[17];
+
+	return size == 1 ? 65536 : size;
+}
+
+static int members_root_page(const char *dir)
+{
+	uint8_t page[16];
+	size_t len;
+
+	memset(page, 0, sizeof(page));
+	if (raw_blob(dir, "SELECT CAST(rootpage AS TEXT) FROM sqlite_master "
+		     "WHERE name = 'members'", page, sizeof(page) - 1, &len))
+		return -1;
+	return atoi((char *)page);
+}
+
+/* Bytes of page 1 that a commit rewrites: file change counter, version-valid-for. */
+static int header_counter_byte(size_t offset)
+{
+	return (offset >= 24 && offset < 28) || (offset >= 92 && offset < 96);
+}
+
+/* Every differing byte must lie in the header counters or in the members table's page. */
+static void check_only_times_changed(const char *dir, const struct st_snapshot *a,
+				     const struct st_snapshot *b)
+{
+	const uint8_t *da, *db;
+	size_t la, lb;
+	int root = members_root_page(dir), pages = 0, size;
+
+	VT_CHECK(a->count == b->count, "files: %d before, %d after", a->count, b->count);
+	for (int i = 0; i < a->count && i < b->count; i++) {
+		VT_CHECK(!strcmp(a->name[i], b->name[i]), "file %s became %s", a->name[i],
+			 b->name[i]);
+		if (strcmp(a->name[i], "gallery.db"))
+			VT_CHECK(a->len[i] == b->len[i] && !memcmp(a->data[i], b->data[i], a->len[i]),
+				 "%s changed", a->name[i]);
+	}
+	da = st_snapshot_file(a, "gallery.db", &la);
+	db = st_snapshot_file(b, "gallery.db", &lb);
+	if (!da || !db || la != lb || la < 100) {
+		VT_CHECK(0, "gallery.db changed size: %zu -> %zu", la, lb);
+		return;
+	}
+	size = page_size(da);
+	for (size_t off = 0; off < la; off++) {
+		size_t page = off / size + 1;
+
+		if (da[off] == db[off])
+			continue;
+		if (page == 1 && header_counter_byte(off))
+			continue;
+		if ((int)page == root) {
+			pages++;
+			off = page * size - 1;
+			continue;
+		}
+		VT_CHECK(0, "byte %zu of page %zu changed (members are on page %d)", off, page,
+			 root);
+		return;
+	}
+	VT_CHECK(pages == 1, "the members page changed %d times, not once", pages);
+}
+
+/*
+ * Identify reads only: the directory is byte-for-byte the same afterwards,
+ * and recording a recognition rewrites the last-recognised time alone. No
+ * file ever holds a stranger's image or vector.
+ */
+static void test_identify_leaves_dir_unchanged(void)
+{
+	const struct st_person *p = st_people();
+	struct visid_store_member m;
+	struct st_snapshot before, after;
+	struct visid_store_options opt;
+	struct visid_store *store;
+	float known[VISID_EMBED_DIM], stranger[VISID_EMBED_DIM];
+	int64_t now = T0, ids[3];
+	char dir[200];
+	int ret;
+
+	store = fresh_store(new_dir(dir, sizeof(dir)), &now, 3, ids);
+	if (!store)
+		return;
+	visid_store_close(store);
+	st_embed((void *)st_model_a, p[1].image[2], p[1].len[2], known);
+	st_embed((void *)st_model_a, p[4].image[0], p[4].len[0], stranger);
+
+	now = T0 + 7200;
+	st_snapshot(dir, &before);
+	identify(dir, &now, known, stranger, 0);
+	st_snapshot(dir, &after);
+	VT_CHECK(before.count == after.count, "identify added or removed files: %d -> %d",
+		 before.count, after.count);
+	for (int i = 0; i < before.count && i < after.count; i++)
+		VT_CHECK(before.len[i] == after.len[i] &&
+			 !memcmp(before.data[i], after.data[i], before.len[i]),
+			 "identify changed %s", before.name[i]);
+	st_snapshot_free(&after);
+
+	identify(dir, &now, known, stranger, ids[1]);
+	st_snapshot(dir, &after);
+	check_only_times_changed(dir, &before, &after);
+
+	VT_CHECK(!st_snapshot_holds(&after, stranger, sizeof(stranger)) &&
+		 !st_snapshot_holds(&after, stranger + 96, 64), "a stranger's vector is stored");
+	for (size_t off = 0; off + 64 <= p[4].len[0]; off += 512)
+		VT_CHECK(!st_snapshot_holds(&after, p[4].image[0] + off, 64),
+			 "bytes %zu.. of a stranger's image are stored", off);
+	st_snapshot_free(&before);
+	st_snapshot_free(&after);
+
+	st_options(&opt, dir, &now);
+	ret = visid_store_open(&opt, &store);
+	if (!ret) {
+		ret = visid_store_get(store, ids[1], &m);
+		VT_CHECK(ret == 0 && m.last_seen == T0 + 7200, "last recognised %lld",
+			 (long long)m.last_seen);
+		visid_store_close(store);
+	}
+}
+
 VISID_SUITE(store, "store", NULL, NULL, st_skip_without_photos,
 	    VISID_TEST(test_permissions),
 	    VISID_TEST(test_state_dir_from_environment),
@@ -885,4 +1064,5 @@ VISID_SUITE(store, "store", NULL, NULL, st_skip_without_photos,
 	    VISID_TEST(test_device_key),
 	    VISID_TEST(test_model_change),
 	    VISID_TEST(test_expiry),
-	    VISID_TEST(test_expiry_seconds_and_touch))
+	    VISID_TEST(test_expiry_seconds_and_touch),
+	    VISID_TEST(test_identify_leaves_dir_unchanged))
