@@ -157,6 +157,17 @@ static int value_channels(const struct visid_graph_value *v)
 	return v->rank ? v->shape[v->rank - 1] : 1;
 }
 
+static const char *shape_text(const struct visid_graph_value *v, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "[");
+
+	for (int d = 0; d < v->rank && n < len; d++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%d", d ? "," : "", v->shape[d]);
+	if (n < len)
+		snprintf(buf + n, len - n, "]");
+	return buf;
+}
+
 static int same_shape(const struct visid_graph_value *a, const struct visid_graph_value *c)
 {
 	if (a->rank != c->rank)
@@ -558,7 +569,10 @@ static int build_add(struct builder *b, int k)
 		    bv->count / value_channels(bv) != a->count / value_channels(a))
 			return op_error(b, k, -EINVAL, "padded operand does not match the other");
 	} else if (!same_shape(a, bv)) {
-		return op_error(b, k, -ENOTSUP, "operands of different shapes (broadcast)");
+		char sa[64], sb[64];
+
+		return op_error(b, k, -ENOTSUP, "operand shapes %s and %s differ (no broadcasting)",
+				shape_text(a, sa, sizeof(sa)), shape_text(bv, sb, sizeof(sb)));
 	}
 
 	l = new_layer(b, VISID_LAYER_ADD, k, op->name);
@@ -656,8 +670,13 @@ static int build_eltwise(struct builder *b, int k)
 			ret = input_value(b, k, 1 - a_slot, &bvi);
 			if (ret)
 				return ret;
-			if (!same_shape(a, &b->g->values[bvi]))
-				return op_error(b, k, -ENOTSUP, "operands of different shapes");
+			if (!same_shape(a, &b->g->values[bvi])) {
+				char sa[64], sb[64];
+
+				return op_error(b, k, -ENOTSUP, "operand shapes %s and %s differ "
+						"(no broadcasting)", shape_text(a, sa, sizeof(sa)),
+						shape_text(&b->g->values[bvi], sb, sizeof(sb)));
+			}
 		} else if (!cst->data) {
 			return op_error(b, k, -ENOTSUP, "constant operand is not float");
 		} else if (cst->count == 1) {
