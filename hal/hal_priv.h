@@ -5,6 +5,7 @@
 #ifndef VISID_HAL_PRIV_H
 #define VISID_HAL_PRIV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "visid/hal.h"
@@ -44,9 +45,20 @@ int source_dir_open(struct visid_source *src, const char *path);
 int source_y4m_open(struct visid_source *src, const char *path);
 int source_v4l2_open(struct visid_source *src, const char *path);
 
+/* The open descriptor and path of a camera, for the query functions. */
+int hal_v4l2_fd(const struct visid_v4l2 *cam);
+const char *hal_v4l2_path(const struct visid_v4l2 *cam);
+
 int screen_png_open(struct visid_screen *scr, const char *dir);
 int screen_drm_open(struct visid_screen *scr, const char *card);
 
 uint64_t hal_now_ns(void);
+
+/* A dmabuf of at least size bytes (dma-heap, else udmabuf); fd or -errno. */
+int hal_dmabuf_alloc(size_t size, const char *owner);
+/* Brackets CPU reads of a dmabuf's mapping (start 1, then 0). */
+int hal_dmabuf_sync(int fd, int start);
+/* ioctl that retries when a signal interrupts it; 0 (or its result) or -errno. */
+int hal_ioctl(int fd, unsigned long request, void *arg);
 
 #endif

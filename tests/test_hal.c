@@ -188,6 +188,24 @@ static void test_missing_paths_name_the_file(void)
 		 "empty directory gave %d, '%.160s'", ret, last_error);
 }
 
+/* Camera errors need no camera: they must name the device and the cause. */
+static void test_camera_errors_name_the_device(void)
+{
+	struct visid_source *src = NULL;
+	int ret;
+
+	last_error[0] = 0;
+	ret = visid_source_open("v4l2:/dev/video-visid-none", NULL, &src);
+	VT_CHECK(ret == -ENOENT && !src && strstr(last_error, "/dev/video-visid-none") &&
+			 strstr(last_error, strerror(ENOENT)),
+		 "missing camera gave %d, '%.160s'", ret, last_error);
+	last_error[0] = 0;
+	ret = visid_source_open("/dev/null", NULL, &src);
+	VT_CHECK(ret < 0 && !src && strstr(last_error, "/dev/null") &&
+			 strstr(last_error, "not a V4L2 device"),
+		 "/dev/null as a camera gave %d, '%.160s'", ret, last_error);
+}
+
 /* ---- Y4M --------------------------------------------------------------- */
 
 static uint8_t clamp_u8(int v)
@@ -600,6 +618,7 @@ out_free_images:
 VISID_SUITE(hal_files, "hal_files", hal_init, hal_clean, hal_skip,
 	    VISID_TEST(test_dir_source_sorted_and_loops), VISID_TEST(test_image_source_repeats),
 	    VISID_TEST(test_missing_paths_name_the_file),
+	    VISID_TEST(test_camera_errors_name_the_device),
 	    VISID_TEST(test_y4m_gives_nv12_of_the_photo), VISID_TEST(test_y4m_bad_headers_rejected),
 	    VISID_TEST(test_draw_image_one_to_one_is_exact), VISID_TEST(test_text_extent_and_ink),
 	    VISID_TEST(test_png_screen_shows_the_scene))

@@ -46,6 +46,8 @@ struct visid_source_options {
 				 * (0 means 2000, -1 never) */
 	int reopen_max_ms;	/* camera: longest wait between reopen tries of a vanished device
 				 * (0 means 5000) */
+	uint32_t fourcc;	/* camera: this exact V4L2 pixel format (e.g. NV12M, MJPG), 0: choose */
+	int bytesperline;	/* camera: ask for rows this long (0: the driver's choice) */
 };
 
 /* Defaults for every field (format -1, the rest 0). */
@@ -132,6 +134,7 @@ void visid_v4l2_info_free(struct visid_v4l2_info *info);
 
 struct visid_v4l2_stats {
 	uint64_t frames;	/* frames given */
+	uint64_t dropped;	/* buffers the driver flagged as bad, or short */
 	unsigned restarts;	/* streams restarted after a stall or a queue error */
 	unsigned reopens;	/* device reopened after it vanished */
 	uint32_t fourcc;	/* negotiated pixel format (MJPEG when decoding) */
