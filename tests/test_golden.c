@@ -625,7 +625,8 @@ static const char *golden_skip(void)
 
 static const char *golden_vulkan_skip(void)
 {
-	struct visid_gpu_options opt = { 0 };
+	/* Validation on where installed: any message fails the suite. */
+	struct visid_gpu_options opt = { .validation = 1 };
 	const char *why = golden_skip();
 	int ret;
 
