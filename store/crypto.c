@@ -125,7 +125,7 @@ out_close:
  */
 static int create_key_file(const char *dir, const char *path, uint8_t *key)
 {
-	char tmp[4096];
+	char tmp[4096 + 8];
 	int fd, ret = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s.new", path);

@@ -41,6 +41,7 @@ struct visid_store {
 	int touch_interval;
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
+	int64_t data_version;	/* PRAGMA data_version when last asked */
 	int64_t damaged[STORE_MAX_DAMAGED];
 	int damaged_count;
 };
@@ -67,6 +68,7 @@ int store_begin(struct visid_store *store, const char *what);
 int store_commit(struct visid_store *store, const char *what);
 void store_rollback(struct visid_store *store);
 int64_t store_now(struct visid_store *store);
+int store_data_version(struct visid_store *store, int64_t *version);
 int store_set_meta(struct visid_store *store, const char *key, const char *value);
 void store_mark_damaged(struct visid_store *store, int64_t id);
 void store_clear_damaged(struct visid_store *store, int64_t id);

@@ -127,8 +127,8 @@ static int embed_slot(struct visid_store *store, const struct visid_store_option
 {
 	char name[VISID_STORE_NAME_SIZE] = "?";
 	float vec[VISID_EMBED_DIM];
-	uint8_t *image;
-	size_t len;
+	uint8_t *image = NULL;
+	size_t len = 0;
 	int ret;
 
 	ret = read_image(store, ref, key, &image, &len);
@@ -311,7 +311,7 @@ static int read_last_seen(struct visid_store *store, int64_t id, int64_t *last_s
 int visid_store_touch(struct visid_store *store, int64_t id)
 {
 	int read_only = !!(store->flags & VISID_STORE_READ_ONLY);
-	int64_t now = store_now(store), last_seen;
+	int64_t now = store_now(store), last_seen = 0;
 	sqlite3_stmt *stmt;
 	int ret, rc;
 

@@ -175,6 +175,35 @@ static int get_meta(struct visid_store *store, const char *key, void *buf, size_
 	return ret;
 }
 
+int store_data_version(struct visid_store *store, int64_t *version)
+{
+	sqlite3_stmt *stmt;
+	int ret, rc;
+
+	ret = store_prepare(store, "PRAGMA data_version", &stmt);
+	if (ret)
+		return ret;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int64(stmt, 0);
+	else
+		ret = store_sql_error(store, rc, "reading the data version");
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int visid_store_changed(struct visid_store *store)
+{
+	int64_t version;
+	int ret = store_data_version(store, &version);
+
+	if (ret)
+		return ret;
+	ret = version != store->data_version;
+	store->data_version = version;
+	return ret;
+}
+
 void store_mark_damaged(struct visid_store *store, int64_t id)
 {
 	if (store_is_damaged(store, id) || store->damaged_count >= STORE_MAX_DAMAGED)
@@ -581,6 +610,9 @@ int visid_store_open(const struct visid_store_options *opt, struct visid_store *
 		if (ret < 0)
 			goto out_close;
 	}
+	ret = store_data_version(store, &store->data_version);
+	if (ret)
+		goto out_close;
 	*out = store;
 	return 0;
 

@@ -991,6 +991,36 @@ static void check_only_times_changed(const char *dir, const struct st_snapshot *
 	VT_CHECK(pages == 1, "the members page changed %d times, not once", pages);
 }
 
+/* A reader learns of another connection's change, and only of that. */
+static void check_change_notice(const char *dir, int64_t *now)
+{
+	const struct st_person *p = st_people();
+	struct visid_store_slot slots[VISID_POSE_COUNT];
+	struct visid_store_options opt;
+	struct visid_store *reader, *writer;
+	int ret;
+
+	st_options(&opt, dir, now);
+	opt.flags = VISID_STORE_READ_ONLY;
+	ret = visid_store_open(&opt, &reader);
+	VT_CHECK(ret == 0, "read-only open: %d", ret);
+	if (ret)
+		return;
+	VT_CHECK(visid_store_changed(reader) == 0, "a change reported right after open");
+	opt.flags = 0;
+	ret = visid_store_open(&opt, &writer);
+	if (!ret) {
+		VT_CHECK(visid_store_changed(reader) == 0, "another open reported as a change");
+		st_slots(&p[3], st_model_a, slots);
+		ret = visid_store_enroll(writer, p[3].name, NULL, 0, slots, NULL);
+		visid_store_close(writer);
+	}
+	VT_CHECK(ret == 0, "enrolling from a second connection: %d", ret);
+	VT_CHECK(visid_store_changed(reader) == 1, "an enrollment elsewhere went unnoticed");
+	VT_CHECK(visid_store_changed(reader) == 0, "one change reported twice");
+	visid_store_close(reader);
+}
+
 /*
  * Identify reads only: the directory is byte-for-byte the same afterwards,
  * and recording a recognition rewrites the last-recognised time alone. No
@@ -1047,6 +1077,7 @@ static void test_identify_leaves_dir_unchanged(void)
 			 (long long)m.last_seen);
 		visid_store_close(store);
 	}
+	check_change_notice(dir, &now);
 }
 
 VISID_SUITE(store, "store", NULL, NULL, st_skip_without_photos,

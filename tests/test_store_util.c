@@ -53,7 +53,7 @@ static int only_photos(const struct dirent *d)
 static int load_person(const char *dir, const char *name, struct st_person *p)
 {
 	struct dirent **files;
-	char path[1024];
+	char path[1400];
 	int n, ret = 0;
 
 	n = scandir(dir, &files, only_photos, by_name);
@@ -74,7 +74,7 @@ static int load_person(const char *dir, const char *name, struct st_person *p)
 const struct st_person *st_people(void)
 {
 	struct dirent **dirs;
-	char root[512], dir[1024];
+	char root[512], dir[800];
 	int n;
 
 	if (people_state)
@@ -171,7 +171,7 @@ void st_options(struct visid_store_options *opt, const char *dir, int64_t *now)
 int st_snapshot(const char *dir, struct st_snapshot *snap)
 {
 	struct dirent **files;
-	char path[1024];
+	char path[1400];
 	int n, ret = 0;
 
 	memset(snap, 0, sizeof(*snap));
@@ -221,7 +221,7 @@ const uint8_t *st_snapshot_file(const struct st_snapshot *snap, const char *name
 int st_copy_dir(const char *from, const char *to)
 {
 	struct st_snapshot snap;
-	char path[1024];
+	char path[1400];
 	int ret;
 
 	ret = st_snapshot(from, &snap);

@@ -196,6 +196,13 @@ void visid_store_gallery_wipe(struct visid_store_gallery *gallery);
  */
 int visid_store_touch(struct visid_store *store, int64_t id);
 
+/*
+ * 1 when another process (the CLI, the control interface) changed the
+ * gallery since the previous call or since open, else 0: a long-running
+ * reader reloads its gallery then. Costs one read of the database header.
+ */
+int visid_store_changed(struct visid_store *store);
+
 /* Deletes the members not recognised within the expiry; returns how many. */
 int visid_store_expire(struct visid_store *store);
 

@@ -16,7 +16,7 @@
 
 /* Five real photos of one person, one per pose slot. */
 struct st_person {
-	char name[64];
+	char name[256];
 	uint8_t *image[VISID_POSE_COUNT];
 	size_t len[VISID_POSE_COUNT];
 };
@@ -42,7 +42,7 @@ void st_options(struct visid_store_options *opt, const char *dir, int64_t *now);
 /* Every regular file of a directory (not recursive), read whole. */
 struct st_snapshot {
 	int count;
-	char name[16][128];
+	char name[16][256];
 	uint8_t *data[16];
 	size_t len[16];
 };
