@@ -27,7 +27,7 @@ static inline float activate(enum visid_act act, float x, const float *slope, in
  */
 static float dot(const float *restrict a, const float *restrict b, int n)
 {
-	float s[8] = { 0 };
+	float s[8] = {0};
 	int i = 0;
 
 	for (; i + 8 <= n; i += 8)
@@ -70,8 +70,9 @@ static void conv_dense_pixel(const struct visid_conv_params *p, const float *in,
 				continue;
 			src = in + ((size_t)iy * p->in_w + ix) * p->in_c;
 			for (int o = 0; o < p->out_c; o++) {
-				const float *w = weights +
-					(((size_t)o * p->kernel_h + ky) * p->kernel_w + kx) * p->in_c;
+				const float *w =
+				    weights +
+				    (((size_t)o * p->kernel_h + ky) * p->kernel_w + kx) * p->in_c;
 
 				acc[o] += dot(src, w, p->in_c);
 			}
@@ -115,8 +116,8 @@ void visid_cpu_conv(const struct visid_conv_params *p, const float *in, const fl
 
 		for (int oy = 0; oy < p->out_h; oy++) {
 			for (int ox = 0; ox < p->out_w; ox++) {
-				float *acc = out + n * out_image +
-					     ((size_t)oy * p->out_w + ox) * p->out_c;
+				float *acc =
+				    out + n * out_image + ((size_t)oy * p->out_w + ox) * p->out_c;
 
 				for (int o = 0; o < p->out_c; o++)
 					acc[o] = bias ? bias[o] : 0.0f;
@@ -138,7 +139,8 @@ void visid_cpu_maxpool(const struct visid_pool_params *p, const float *in, float
 
 		for (int oy = 0; oy < p->out_h; oy++) {
 			for (int ox = 0; ox < p->out_w; ox++) {
-				float *dst = out + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->c;
+				float *dst =
+				    out + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->c;
 
 				for (int c = 0; c < p->c; c++)
 					dst[c] = -INFINITY;
@@ -218,8 +220,8 @@ void visid_cpu_eltwise(const struct visid_eltwise_params *p, const float *a, con
  * resize_bilinear computes it: align_corners scales by (in-1)/(out-1),
  * half_pixel_centers samples at pixel centres and clamps at 0 below.
  */
-static void resize_axis(int o, int in, int out, int align_corners, int half_pixel,
-			int *lo, int *hi, float *frac)
+static void resize_axis(int o, int in, int out, int align_corners, int half_pixel, int *lo, int *hi,
+			float *frac)
 {
 	float scale, src;
 
@@ -249,10 +251,11 @@ void visid_cpu_resize(const struct visid_resize_params *p, const float *in, floa
 			int y0, y1;
 			float fy;
 
-			resize_axis(oy, p->in_h, p->out_h, p->align_corners,
-				    p->half_pixel_centers, &y0, &y1, &fy);
+			resize_axis(oy, p->in_h, p->out_h, p->align_corners, p->half_pixel_centers,
+				    &y0, &y1, &fy);
 			for (int ox = 0; ox < p->out_w; ox++) {
-				float *dst = out + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->c;
+				float *dst =
+				    out + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->c;
 				const float *r0, *r1;
 				int x0, x1;
 				float fx;
@@ -282,11 +285,15 @@ void visid_cpu_pad(const struct visid_pad_params *p, const float *in, float *out
 	for (int n = 0; n < p->in[0]; n++) {
 		for (int y = 0; y < p->in[1]; y++) {
 			for (int x = 0; x < p->in[2]; x++) {
-				const float *s = in + (((size_t)n * p->in[1] + y) * p->in[2] + x) *
-							      p->in[3];
-				float *d = out + ((((size_t)n + p->before[0]) * p->out[1] +
-						   y + p->before[1]) * p->out[2] + x + p->before[2]) *
-							 p->out[3] + p->before[3];
+				const float *s =
+				    in + (((size_t)n * p->in[1] + y) * p->in[2] + x) * p->in[3];
+				float *d =
+				    out +
+				    ((((size_t)n + p->before[0]) * p->out[1] + y + p->before[1]) *
+					 p->out[2] +
+				     x + p->before[2]) *
+					p->out[3] +
+				    p->before[3];
 
 				memcpy(d, s, (size_t)p->in[3] * sizeof(*s));
 			}

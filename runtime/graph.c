@@ -21,19 +21,19 @@ struct builder {
 	const struct visid_tfl_model *m;
 	struct visid_graph *g;
 	int flags;
-	int *value_of;		/* tensor -> value, -1 when not computed */
-	int *const_src;		/* tensor -> tensor holding its constant data, -1 if none */
-	int *producer;		/* tensor -> operator writing it, -1 for inputs/constants */
-	int *n_cons;		/* readers of each tensor, graph outputs counted */
-	int *cons_start;	/* CSR of the reading operators */
+	int *value_of;	 /* tensor -> value, -1 when not computed */
+	int *const_src;	 /* tensor -> tensor holding its constant data, -1 if none */
+	int *producer;	 /* tensor -> operator writing it, -1 for inputs/constants */
+	int *n_cons;	 /* readers of each tensor, graph outputs counted */
+	int *cons_start; /* CSR of the reading operators */
 	int *cons;
-	unsigned char *done;	/* operator already covered by a fused layer */
-	unsigned char *pad_fused;	/* PAD operator folded into its ADD */
+	unsigned char *done;	  /* operator already covered by a fused layer */
+	unsigned char *pad_fused; /* PAD operator folded into its ADD */
 	int cap_values, cap_layers;
 };
 
 static int op_error(struct builder *b, int k, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int op_error(struct builder *b, int k, int err, const char *fmt, ...)
 {
@@ -50,8 +50,8 @@ static int op_error(struct builder *b, int k, int err, const char *fmt, ...)
 
 const char *visid_layer_kind_name(enum visid_layer_kind kind)
 {
-	static const char *const names[] = { "conv", "maxpool", "add", "eltwise",
-					     "resize", "pad", "copy" };
+	static const char *const names[] = {"conv",   "maxpool", "add", "eltwise",
+					    "resize", "pad",	 "copy"};
 
 	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
@@ -89,8 +89,8 @@ static int new_value(struct builder *b, int t, int rank, const int *shape)
 	return b->g->n_values++;
 }
 
-static struct visid_graph_layer *new_layer(struct builder *b, enum visid_layer_kind kind,
-					   int k, const char *op)
+static struct visid_graph_layer *new_layer(struct builder *b, enum visid_layer_kind kind, int k,
+					   const char *op)
 {
 	struct visid_graph_layer *l = &b->g->layers[b->g->n_layers++];
 
@@ -127,8 +127,9 @@ static int input_value(struct builder *b, int k, int slot, int *value)
 		return op_error(b, k, -EINVAL, "input %d is missing", slot);
 	t = op->inputs[slot];
 	if (b->value_of[t] < 0)
-		return op_error(b, k, -ENOTSUP, "input %d (%s) is not computed by an earlier "
-				"operator", slot, tensor(b, t)->name);
+		return op_error(b, k, -ENOTSUP,
+				"input %d (%s) is not computed by an earlier operator", slot,
+				tensor(b, t)->name);
 	*value = b->value_of[t];
 	return 0;
 }
@@ -147,8 +148,7 @@ static int output_tensor(struct builder *b, int k, int *t)
 		return op_error(b, k, -ENOTSUP, "output %s has tensor type %d; only float32 runs",
 				tensor(b, *t)->name, tensor(b, *t)->type);
 	if (constant(b, *t))
-		return op_error(b, k, -EINVAL, "output %s is also a constant",
-				tensor(b, *t)->name);
+		return op_error(b, k, -EINVAL, "output %s is also a constant", tensor(b, *t)->name);
 	return 0;
 }
 
@@ -210,10 +210,10 @@ static int options_act(struct builder *b, int k, enum visid_act *act)
 
 struct act_match {
 	enum visid_act act;
-	int tensor;		/* output of the last operator of the group */
+	int tensor; /* output of the last operator of the group */
 	int ops[5];
 	int n_ops;
-	const float *m;		/* PReLU: slope = scale * m */
+	const float *m; /* PReLU: slope = scale * m */
 	float scale;
 };
 
@@ -384,8 +384,7 @@ static int build_conv(struct builder *b, int k)
 		return op_error(b, k, -ENOTSUP, "dilation %dx%d is not supported",
 				op->opt.dilation_h, op->opt.dilation_w);
 	if (op->opt.stride_w < 1 || op->opt.stride_h < 1)
-		return op_error(b, k, -EINVAL, "stride %dx%d", op->opt.stride_h,
-				op->opt.stride_w);
+		return op_error(b, k, -EINVAL, "stride %dx%d", op->opt.stride_h, op->opt.stride_w);
 
 	l = new_layer(b, VISID_LAYER_CONV, k, op->name);
 	p = &l->p.conv;
@@ -401,9 +400,10 @@ static int build_conv(struct builder *b, int k)
 	p->depthwise = depthwise;
 	if ((depthwise && (w->shape[0] != 1 || p->out_c != p->in_c)) ||
 	    (!depthwise && w->shape[3] != p->in_c))
-		return op_error(b, k, -ENOTSUP, "weights [%d,%d,%d,%d] do not fit %d input "
-				"channels%s", w->shape[0], w->shape[1], w->shape[2], w->shape[3],
-				p->in_c, depthwise ? " (depth multiplier must be 1)" : "");
+		return op_error(b, k, -ENOTSUP,
+				"weights [%d,%d,%d,%d] do not fit %d input channels%s", w->shape[0],
+				w->shape[1], w->shape[2], w->shape[3], p->in_c,
+				depthwise ? " (depth multiplier must be 1)" : "");
 	if (bias && bias->count != (size_t)p->out_c)
 		return op_error(b, k, -EINVAL, "bias has %zu values for %d channels", bias->count,
 				p->out_c);
@@ -673,8 +673,9 @@ static int build_eltwise(struct builder *b, int k)
 			if (!same_shape(a, &b->g->values[bvi])) {
 				char sa[64], sb[64];
 
-				return op_error(b, k, -ENOTSUP, "operand shapes %s and %s differ "
-						"(no broadcasting)", shape_text(a, sa, sizeof(sa)),
+				return op_error(b, k, -ENOTSUP,
+						"operand shapes %s and %s differ (no broadcasting)",
+						shape_text(a, sa, sizeof(sa)),
 						shape_text(&b->g->values[bvi], sb, sizeof(sb)));
 			}
 		} else if (!cst->data) {
@@ -682,14 +683,15 @@ static int build_eltwise(struct builder *b, int k)
 		} else if (cst->count == 1) {
 			ret = broadcast_scalar(b, cst->data[0], p->c, &l->operand);
 			p->b_per_channel = 1;
-		} else if (cst->count == (size_t)p->c &&
-			   cst->shape[cst->rank - 1] == p->c) {
+		} else if (cst->count == (size_t)p->c && cst->shape[cst->rank - 1] == p->c) {
 			l->operand.data = cst->data;
 			l->operand.count = cst->count;
 			p->b_per_channel = 1;
 		} else {
-			return op_error(b, k, -ENOTSUP, "constant of %zu values does not broadcast "
-					"per channel over %d", cst->count, p->c);
+			return op_error(
+			    b, k, -ENOTSUP,
+			    "constant of %zu values does not broadcast per channel over %d",
+			    cst->count, p->c);
 		}
 	}
 	if (ret)
@@ -871,8 +873,9 @@ static int build_concat(struct builder *b, int k)
 		x = &b->g->values[xv];
 		for (int d = 0; d < first->rank; d++)
 			if (x->rank != first->rank || (d != axis && x->shape[d] != first->shape[d]))
-				return op_error(b, k, -EINVAL, "input %d does not match input 0 "
-						"outside axis %d", i, axis);
+				return op_error(b, k, -EINVAL,
+						"input %d does not match input 0 outside axis %d",
+						i, axis);
 		total += x->shape[axis];
 	}
 	for (int d = 0; d < first->rank; d++) {
@@ -930,8 +933,8 @@ static int build_op(struct builder *b, int k)
 	case VISID_TFL_CONCATENATION:
 		return build_concat(b, k);
 	}
-	return op_error(b, k, -ENOTSUP, "operator %s (builtin code %d) is not supported",
-			op->name, op->code);
+	return op_error(b, k, -ENOTSUP, "operator %s (builtin code %d) is not supported", op->name,
+			op->code);
 }
 
 /* Constants, DEQUANTIZE aliases, producers and readers of every tensor. */
@@ -1125,8 +1128,8 @@ static void count_bytes(struct visid_graph *g)
 {
 	for (int i = 0; i < g->n_layers; i++) {
 		struct visid_graph_layer *l = &g->layers[i];
-		size_t floats = l->weights.count + l->bias.count + l->slope.count +
-				l->operand.count;
+		size_t floats =
+		    l->weights.count + l->bias.count + l->slope.count + l->operand.count;
 
 		for (int j = 0; j < 2; j++)
 			if (l->in[j] >= 0)
@@ -1177,7 +1180,7 @@ static void free_builder(struct builder *b)
 int visid_graph_build(const struct visid_tfl_model *model, int height, int width, int flags,
 		      struct visid_graph **out)
 {
-	struct builder b = { .m = model, .flags = flags };
+	struct builder b = {.m = model, .flags = flags};
 	struct visid_graph *g;
 	int ret;
 

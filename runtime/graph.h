@@ -37,11 +37,11 @@ enum {
 struct visid_graph_value {
 	int rank;
 	int shape[VISID_TFL_MAX_RANK];
-	size_t count;		/* floats */
-	int tensor;		/* model tensor index */
-	int storage;		/* value that owns the memory (itself unless an alias) */
-	int buffer;		/* buffer slot of the storage */
-	int first, last;	/* layers that write it first and read it last */
+	size_t count;	 /* floats */
+	int tensor;	 /* model tensor index */
+	int storage;	 /* value that owns the memory (itself unless an alias) */
+	int buffer;	 /* buffer slot of the storage */
+	int first, last; /* layers that write it first and read it last */
 };
 
 /* A constant operand: fp32 floats owned by the model or by the graph. */
@@ -52,11 +52,11 @@ struct visid_graph_const {
 
 struct visid_graph_layer {
 	enum visid_layer_kind kind;
-	char op[48];		/* operators covered, e.g. "CONV_2D+PRELU" */
-	const char *name;	/* output tensor name (the last fused operator's) */
-	int tensor;		/* that output's model tensor index */
-	int first_op, last_op;	/* model operator indices covered */
-	int in[2];		/* value indices, -1 when absent */
+	char op[48];	       /* operators covered, e.g. "CONV_2D+PRELU" */
+	const char *name;      /* output tensor name (the last fused operator's) */
+	int tensor;	       /* that output's model tensor index */
+	int first_op, last_op; /* model operator indices covered */
+	int in[2];	       /* value indices, -1 when absent */
 	int out;
 	union {
 		struct visid_conv_params conv;
@@ -70,7 +70,7 @@ struct visid_graph_layer {
 	/* conv: weights, bias, slope; add: slope; eltwise: operand (const b). */
 	struct visid_graph_const weights, bias, slope, operand;
 	uint64_t macs;
-	uint64_t bytes;		/* activations read and written plus constants */
+	uint64_t bytes; /* activations read and written plus constants */
 };
 
 struct visid_graph {
@@ -79,11 +79,11 @@ struct visid_graph {
 	struct visid_graph_value *values;
 	int n_layers;
 	struct visid_graph_layer *layers;
-	int input;		/* value */
+	int input; /* value */
 	int n_outputs;
-	int *outputs;		/* values, in the model's output order */
+	int *outputs; /* values, in the model's output order */
 	int n_buffers;
-	size_t *buffer_size;	/* floats */
+	size_t *buffer_size; /* floats */
 	/* Constants the graph derived (PReLU slopes), freed with it. */
 	int n_owned;
 	float **owned;

@@ -21,15 +21,15 @@ struct visid_model {
 /* Where a layer's constants live in the Vulkan weight buffer. */
 struct vk_layer {
 	VkDeviceSize weights, bias, slope, operand;
-	int seq_first, seq_end;	/* its dispatches in the sequence */
+	int seq_first, seq_end; /* its dispatches in the sequence */
 };
 
 struct vk_state {
 	struct visid_gpu *gpu;
 	struct visid_vk_buffer *weights;
-	struct visid_vk_buffer **buffers;	/* one per graph buffer slot */
-	struct visid_vk_buffer *staging_in;	/* NULL when the input buffer is mapped */
-	struct visid_vk_buffer **staging_out;	/* per output, NULL when mapped */
+	struct visid_vk_buffer **buffers;     /* one per graph buffer slot */
+	struct visid_vk_buffer *staging_in;   /* NULL when the input buffer is mapped */
+	struct visid_vk_buffer **staging_out; /* per output, NULL when mapped */
 	struct visid_vk_seq *seq;
 	struct vk_layer *layers;
 };
@@ -40,7 +40,7 @@ struct visid_net {
 	int flags;
 	struct visid_graph *graph;
 	double *layer_ms;
-	float **cpu_buffers;	/* CPU backend: one per graph buffer slot */
+	float **cpu_buffers; /* CPU backend: one per graph buffer slot */
 	struct vk_state vk;
 };
 
@@ -120,8 +120,8 @@ static int cpu_create(struct visid_net *net)
 	if (!net->cpu_buffers)
 		return -ENOMEM;
 	for (int i = 0; i < g->n_buffers; i++) {
-		net->cpu_buffers[i] = malloc((g->buffer_size[i] ? g->buffer_size[i] : 1) *
-					     sizeof(float));
+		net->cpu_buffers[i] =
+		    malloc((g->buffer_size[i] ? g->buffer_size[i] : 1) * sizeof(float));
 		if (!net->cpu_buffers[i])
 			return -ENOMEM;
 	}
@@ -221,12 +221,11 @@ static int vk_upload_weights(struct visid_net *net)
 		size = 0;
 		for (int i = 0; i < g->n_layers; i++) {
 			const struct visid_graph_layer *l = &g->layers[i];
-			const struct visid_graph_const *cs[4] = { &l->weights, &l->bias, &l->slope,
-								  &l->operand };
-			VkDeviceSize *offs[4] = { &net->vk.layers[i].weights,
-						  &net->vk.layers[i].bias,
-						  &net->vk.layers[i].slope,
-						  &net->vk.layers[i].operand };
+			const struct visid_graph_const *cs[4] = {&l->weights, &l->bias, &l->slope,
+								 &l->operand};
+			VkDeviceSize *offs[4] = {&net->vk.layers[i].weights,
+						 &net->vk.layers[i].bias, &net->vk.layers[i].slope,
+						 &net->vk.layers[i].operand};
 
 			for (int j = 0; j < 4; j++) {
 				if (!cs[j]->count)
@@ -273,8 +272,8 @@ static int vk_layer(struct visid_net *net, int i)
 				    vk_const(net, &l->slope, c->slope), out, l->name);
 	case VISID_LAYER_ELTWISE:
 		return visid_vk_eltwise(seq, &l->p.eltwise, a,
-					l->in[1] >= 0 ? vk_value(net, l->in[1]) :
-							vk_const(net, &l->operand, c->operand),
+					l->in[1] >= 0 ? vk_value(net, l->in[1])
+						      : vk_const(net, &l->operand, c->operand),
 					out, l->name);
 	case VISID_LAYER_RESIZE:
 		return visid_vk_resize(seq, &l->p.resize, a, out, l->name);
@@ -350,10 +349,9 @@ static int vk_create(struct visid_net *net, struct visid_gpu *gpu)
 		return -ENOMEM;
 	ret = vk_upload_weights(net);
 	for (int i = 0; i < g->n_buffers && !ret; i++)
-		ret = visid_vk_buffer_create(gpu, (g->buffer_size[i] ? g->buffer_size[i] : 1) *
-						  sizeof(float),
-					     VISID_VK_BUFFER_DEVICE, "activations",
-					     &net->vk.buffers[i]);
+		ret = visid_vk_buffer_create(
+		    gpu, (g->buffer_size[i] ? g->buffer_size[i] : 1) * sizeof(float),
+		    VISID_VK_BUFFER_DEVICE, "activations", &net->vk.buffers[i]);
 	if (!ret)
 		ret = vk_create_staging(net);
 	if (!ret)
@@ -401,15 +399,14 @@ static int vk_run(struct visid_net *net, const float *input, float *const *outpu
 	struct visid_vk_view in = vk_value(net, g->input);
 	int ret;
 
-	ret = visid_vk_upload(net->vk.staging_in ? net->vk.staging_in : in.buf, 0, input,
-			      in.size);
+	ret = visid_vk_upload(net->vk.staging_in ? net->vk.staging_in : in.buf, 0, input, in.size);
 	if (!ret)
 		ret = visid_vk_seq_submit(net->vk.seq);
 	for (int i = 0; i < g->n_outputs && !ret; i++) {
 		struct visid_vk_view o = vk_value(net, g->outputs[i]);
 
-		ret = visid_vk_download(net->vk.staging_out[i] ? net->vk.staging_out[i] : o.buf,
-					0, outputs[i], o.size);
+		ret = visid_vk_download(net->vk.staging_out[i] ? net->vk.staging_out[i] : o.buf, 0,
+					outputs[i], o.size);
 	}
 	if (!ret)
 		vk_collect_timings(net);
@@ -549,8 +546,7 @@ int visid_net_layer_count(const struct visid_net *net)
 	return net->graph->n_layers;
 }
 
-int visid_net_layer_info(const struct visid_net *net, int index,
-			 struct visid_net_layer_info *info)
+int visid_net_layer_info(const struct visid_net *net, int index, struct visid_net_layer_info *info)
 {
 	const struct visid_graph_layer *l;
 	const struct visid_graph_value *v;

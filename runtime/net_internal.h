@@ -20,25 +20,24 @@ enum {
 };
 
 struct visid_net_layer_info {
-	const char *name;	/* output tensor name */
-	const char *op;		/* fused operators, e.g. "CONV_2D+PRELU" */
-	const char *kind;	/* kernel: "conv", "add", ... */
-	int first_op, last_op;	/* model operator indices covered */
-	int tensor;		/* model tensor index of the output */
+	const char *name;      /* output tensor name */
+	const char *op;	       /* fused operators, e.g. "CONV_2D+PRELU" */
+	const char *kind;      /* kernel: "conv", "add", ... */
+	int first_op, last_op; /* model operator indices covered */
+	int tensor;	       /* model tensor index of the output */
 	int rank;
-	int shape[4];		/* output shape */
+	int shape[4]; /* output shape */
 	uint64_t macs;
 	uint64_t bytes;
-	int dispatches;		/* GPU dispatches recorded for it (0 on the CPU) */
-	double ms;		/* last run: GPU time (Vulkan) or wall time (CPU); <0 unknown */
+	int dispatches; /* GPU dispatches recorded for it (0 on the CPU) */
+	double ms;	/* last run: GPU time (Vulkan) or wall time (CPU); <0 unknown */
 };
 
 int visid_net_create_flags(struct visid_model *model, const struct visid_net_options *opt,
 			   int flags, struct visid_net **out);
 
 int visid_net_layer_count(const struct visid_net *net);
-int visid_net_layer_info(const struct visid_net *net, int index,
-			 struct visid_net_layer_info *info);
+int visid_net_layer_info(const struct visid_net *net, int index, struct visid_net_layer_info *info);
 /* Copies layer `index`'s output (count = product of its shape) after a run. */
 int visid_net_layer_output(struct visid_net *net, int index, float *dst);
 

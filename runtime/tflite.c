@@ -21,8 +21,9 @@
 
 /* Tensors larger than this are refused: no model of ours comes close. */
 #define MAX_TENSOR_ELEMENTS (1u << 28)
-#define CUSTOM_OPCODE 32
+#define CUSTOM_OPCODE	    32
 
+/* clang-format off */
 static const char *const builtin_names[] = {
 	"ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D",
 	"DEPTH_TO_SPACE", "DEQUANTIZE", "EMBEDDING_LOOKUP", "FLOOR", "FULLY_CONNECTED",
@@ -54,6 +55,7 @@ static const char *const builtin_names[] = {
 	"UNSORTED_SEGMENT_MAX", "UNSORTED_SEGMENT_SUM", "ATAN2", "UNSORTED_SEGMENT_MIN",
 	"SIGN", "BITCAST", "BITWISE_XOR", "RIGHT_SHIFT",
 };
+/* clang-format on */
 
 const char *visid_tfl_op_name(int code)
 {
@@ -142,8 +144,7 @@ static int fb_table_at(struct fb *fb, uint64_t pos, const char *what, struct fb_
 	if (t->vt_size < 4 || t->vt_size % 2 || !fb_in_file(fb, t->vt, t->vt_size))
 		return fb_bad(fb, "%s vtable size %u is invalid", what, t->vt_size);
 	if (t->size < 4 || !fb_in_file(fb, pos, t->size))
-		return fb_bad(fb, "%s table size %u runs past the end of the file", what,
-			      t->size);
+		return fb_bad(fb, "%s table size %u runs past the end of the file", what, t->size);
 	return 0;
 }
 
@@ -161,14 +162,14 @@ static int fb_field(struct fb *fb, const struct fb_table *t, int id, unsigned wi
 	if (!off)
 		return 0;
 	if (off < 4 || off + width > t->size)
-		return fb_bad(fb, "field %s at offset %u overruns its table (%u bytes)", what,
-			      off, t->size);
+		return fb_bad(fb, "field %s at offset %u overruns its table (%u bytes)", what, off,
+			      t->size);
 	*pos = t->pos + off;
 	return 0;
 }
 
-static int fb_u8(struct fb *fb, const struct fb_table *t, int id, const char *what,
-		 int def, int *out)
+static int fb_u8(struct fb *fb, const struct fb_table *t, int id, const char *what, int def,
+		 int *out)
 {
 	size_t pos;
 	int ret = fb_field(fb, t, id, 1, what, &pos);
@@ -177,8 +178,8 @@ static int fb_u8(struct fb *fb, const struct fb_table *t, int id, const char *wh
 	return ret;
 }
 
-static int fb_i32(struct fb *fb, const struct fb_table *t, int id, const char *what,
-		  int def, int *out)
+static int fb_i32(struct fb *fb, const struct fb_table *t, int id, const char *what, int def,
+		  int *out)
 {
 	size_t pos;
 	int ret = fb_field(fb, t, id, 4, what, &pos);
@@ -187,8 +188,7 @@ static int fb_i32(struct fb *fb, const struct fb_table *t, int id, const char *w
 	return ret;
 }
 
-static int fb_u64(struct fb *fb, const struct fb_table *t, int id, const char *what,
-		  uint64_t *out)
+static int fb_u64(struct fb *fb, const struct fb_table *t, int id, const char *what, uint64_t *out)
 {
 	size_t pos;
 	int ret = fb_field(fb, t, id, 8, what, &pos);
@@ -268,8 +268,7 @@ static int fb_vector_table(struct fb *fb, const struct fb_vec *v, uint32_t k, co
 }
 
 /* A copy of a string field, NUL-terminated; NULL when absent. */
-static int fb_string(struct fb *fb, const struct fb_table *t, int id, const char *what,
-		     char **out)
+static int fb_string(struct fb *fb, const struct fb_table *t, int id, const char *what, char **out)
 {
 	struct fb_vec v;
 	int ret = fb_vector(fb, t, id, 1, what, &v);
@@ -465,8 +464,8 @@ static int read_tensor(struct fb *fb, const struct fb_table *t, int index,
 	}
 	fb_context(fb, "tensor %d (%s)", index, ts->name);
 	if ((uint32_t)buffer >= n_bufs && buffer != 0)
-		return fb_bad(fb, "buffer index %u is out of range (%u buffers)",
-			      (uint32_t)buffer, n_bufs);
+		return fb_bad(fb, "buffer index %u is out of range (%u buffers)", (uint32_t)buffer,
+			      n_bufs);
 	if (buffer && bufs[buffer].len)
 		return tensor_data(fb, ts, &bufs[buffer]);
 	return 0;
@@ -477,8 +476,8 @@ static int check_indices(struct fb *fb, const int *idx, int n, int n_tensors, in
 {
 	for (int i = 0; i < n; i++)
 		if (idx[i] >= n_tensors || idx[i] < (optional ? -1 : 0))
-			return fb_bad(fb, "%s[%d] = %d is not a tensor index (%d tensors)", what,
-				      i, idx[i], n_tensors);
+			return fb_bad(fb, "%s[%d] = %d is not a tensor index (%d tensors)", what, i,
+				      idx[i], n_tensors);
 	return 0;
 }
 
@@ -487,8 +486,8 @@ struct opcode {
 	const char *name;
 };
 
-static int read_opcodes(struct fb *fb, const struct fb_table *model,
-			struct visid_tfl_model *m, struct opcode **out, uint32_t *count)
+static int read_opcodes(struct fb *fb, const struct fb_table *model, struct visid_tfl_model *m,
+			struct opcode **out, uint32_t *count)
 {
 	struct fb_vec v;
 	struct opcode *codes;
@@ -568,7 +567,7 @@ static int read_options(struct fb *fb, const struct fb_table *op, struct visid_t
 		      fb_i32(fb, &t, 6, "dilation_h_factor", 1, &opt->dilation_h);
 		break;
 	case VISID_TFL_MAX_POOL_2D:
-	case 1:	/* AVERAGE_POOL_2D shares Pool2DOptions */
+	case 1: /* AVERAGE_POOL_2D shares Pool2DOptions */
 		ret = fb_u8(fb, &t, 0, "padding", 0, &opt->padding) ?:
 		      fb_i32(fb, &t, 1, "stride_w", 0, &opt->stride_w) ?:
 		      fb_i32(fb, &t, 2, "stride_h", 0, &opt->stride_h) ?:
@@ -582,12 +581,12 @@ static int read_options(struct fb *fb, const struct fb_table *op, struct visid_t
 		ret = fb_u8(fb, &t, 0, "fused_activation_function", 0, &opt->act);
 		break;
 	case VISID_TFL_CONCATENATION:
-		ret = fb_i32(fb, &t, 0, "axis", 0, &opt->axis) ?:
-		      fb_u8(fb, &t, 1, "fused_activation_function", 0, &opt->act);
+		ret = fb_i32(fb, &t, 0, "axis", 0, &opt->axis)
+			  ?: fb_u8(fb, &t, 1, "fused_activation_function", 0, &opt->act);
 		break;
 	case VISID_TFL_RESIZE_BILINEAR:
-		ret = fb_u8(fb, &t, 2, "align_corners", 0, &opt->align_corners) ?:
-		      fb_u8(fb, &t, 3, "half_pixel_centers", 0, &opt->half_pixel_centers);
+		ret = fb_u8(fb, &t, 2, "align_corners", 0, &opt->align_corners)
+			  ?: fb_u8(fb, &t, 3, "half_pixel_centers", 0, &opt->half_pixel_centers);
 		break;
 	}
 	return ret;
@@ -619,8 +618,8 @@ static int read_operator(struct fb *fb, const struct fb_table *t, int index,
 }
 
 static int read_subgraph(struct fb *fb, const struct fb_table *model, struct visid_tfl_model *m,
-			 const struct raw_buffer *bufs, uint32_t n_bufs,
-			 const struct opcode *codes, uint32_t n_codes)
+			 const struct raw_buffer *bufs, uint32_t n_bufs, const struct opcode *codes,
+			 uint32_t n_codes)
 {
 	struct fb_vec graphs, tensors, ops;
 	struct fb_table sg;
@@ -635,8 +634,8 @@ static int read_subgraph(struct fb *fb, const struct fb_table *model, struct vis
 	ret = fb_vector_table(fb, &graphs, 0, "subgraph 0", &sg);
 	if (!ret) {
 		fb_context(fb, "subgraph 0");
-		ret = fb_vector(fb, &sg, 0, 4, "tensors", &tensors) ?:
-		      fb_vector(fb, &sg, 3, 4, "operators", &ops);
+		ret = fb_vector(fb, &sg, 0, 4, "tensors", &tensors)
+			  ?: fb_vector(fb, &sg, 3, 4, "operators", &ops);
 	}
 	if (ret)
 		return ret;
@@ -650,8 +649,8 @@ static int read_subgraph(struct fb *fb, const struct fb_table *model, struct vis
 
 		fb_context(fb, "tensor %u", i);
 		m->n_tensors = (int)i + 1;
-		ret = fb_vector_table(fb, &tensors, i, "tensor", &t) ?:
-		      read_tensor(fb, &t, (int)i, bufs, n_bufs, &m->tensors[i]);
+		ret = fb_vector_table(fb, &tensors, i, "tensor", &t)
+			  ?: read_tensor(fb, &t, (int)i, bufs, n_bufs, &m->tensors[i]);
 		if (ret)
 			return ret;
 	}
@@ -660,8 +659,9 @@ static int read_subgraph(struct fb *fb, const struct fb_table *model, struct vis
 
 		fb_context(fb, "operator %u", i);
 		m->n_ops = (int)i + 1;
-		ret = fb_vector_table(fb, &ops, i, "operator", &t) ?:
-		      read_operator(fb, &t, (int)i, codes, n_codes, m->n_tensors, &m->ops[i]);
+		ret =
+		    fb_vector_table(fb, &ops, i, "operator", &t)
+			?: read_operator(fb, &t, (int)i, codes, n_codes, m->n_tensors, &m->ops[i]);
 		if (ret)
 			return ret;
 	}
@@ -708,7 +708,7 @@ static int parse_model(struct fb *fb, struct visid_tfl_model *m)
 int visid_tfl_load(const char *path, struct visid_tfl_model **out)
 {
 	struct visid_tfl_model *m;
-	struct fb fb = { .path = path };
+	struct fb fb = {.path = path};
 	struct stat st;
 	void *map;
 	int fd, ret;

@@ -56,9 +56,9 @@ struct visid_tfl_tensor {
 	int type;
 	int rank;
 	int shape[VISID_TFL_MAX_RANK];
-	size_t count;		/* elements */
-	float *data;		/* constant FLOAT32/FLOAT16 contents as fp32, else NULL */
-	int32_t *ints;		/* constant INT32 contents, else NULL */
+	size_t count;  /* elements */
+	float *data;   /* constant FLOAT32/FLOAT16 contents as fp32, else NULL */
+	int32_t *ints; /* constant INT32 contents, else NULL */
 };
 
 /* The builtin options the executor reads; unused fields stay zero. */
@@ -74,10 +74,10 @@ struct visid_tfl_options {
 };
 
 struct visid_tfl_op {
-	int code;		/* BuiltinOperator */
-	const char *name;	/* its name in the schema, or the custom code */
+	int code;	  /* BuiltinOperator */
+	const char *name; /* its name in the schema, or the custom code */
 	int n_inputs, n_outputs;
-	int *inputs;		/* tensor indices, -1 for an omitted optional input */
+	int *inputs; /* tensor indices, -1 for an omitted optional input */
 	int *outputs;
 	struct visid_tfl_options opt;
 };

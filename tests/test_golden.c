@@ -18,7 +18,7 @@
 #include "visid/gpu.h"
 #include "visid/log.h"
 
-#define OUT_TOL 1e-3
+#define OUT_TOL	   1e-3
 #define COSINE_MIN 0.9999
 
 enum section { SECTION_TOP, SECTION_SHORT, SECTION_EMBEDDER };
@@ -30,12 +30,12 @@ struct golden_case {
 };
 
 static const struct golden_case cases[] = {
-	{ "det_full_sample1", "face_detection_full_range.tflite", SECTION_TOP },
-	{ "det_full_sample3", "face_detection_full_range.tflite", SECTION_TOP },
-	{ "face_sample1_f0", "face_detection_short_range.tflite", SECTION_SHORT },
-	{ "face_sample3_f0", "face_detection_short_range.tflite", SECTION_SHORT },
-	{ "face_sample1_f0", "MobileFaceNet.tflite", SECTION_EMBEDDER },
-	{ "face_sample3_f0", "MobileFaceNet.tflite", SECTION_EMBEDDER },
+    {"det_full_sample1", "face_detection_full_range.tflite", SECTION_TOP},
+    {"det_full_sample3", "face_detection_full_range.tflite", SECTION_TOP},
+    {"face_sample1_f0", "face_detection_short_range.tflite", SECTION_SHORT},
+    {"face_sample3_f0", "face_detection_short_range.tflite", SECTION_SHORT},
+    {"face_sample1_f0", "MobileFaceNet.tflite", SECTION_EMBEDDER},
+    {"face_sample3_f0", "MobileFaceNet.tflite", SECTION_EMBEDDER},
 };
 
 static struct visid_gpu *gpu;
@@ -125,7 +125,7 @@ static struct visid_model *load_model(const char *file)
 static struct visid_net *create_net(struct visid_model *model, enum visid_backend backend,
 				    int flags)
 {
-	struct visid_net_options opt = { .backend = backend, .gpu = gpu };
+	struct visid_net_options opt = {.backend = backend, .gpu = gpu};
 	struct visid_net *net = NULL;
 	int ret = visid_net_create_flags(model, &opt, flags, &net);
 
@@ -161,8 +161,8 @@ static int output_named(struct visid_net *net, const char *part)
 static void check_detector_outputs(const char *what, struct visid_net *net, const cJSON *sec,
 				   float **out)
 {
-	static const char *const names[] = { "regressors", "classificators" };
-	static const char *const parts[] = { "regressor", "classif" };
+	static const char *const names[] = {"regressors", "classificators"};
+	static const char *const parts[] = {"regressor", "classif"};
 	const cJSON *outputs = cJSON_GetObjectItem(sec, "outputs");
 
 	for (int k = 0; k < 2; k++) {
@@ -178,18 +178,18 @@ static void check_detector_outputs(const char *what, struct visid_net *net, cons
 			VT_CHECK((size_t)n == visid_net_output_size(net, i),
 				 "%s: %s has %zu floats, golden %ld", what, names[k],
 				 visid_net_output_size(net, i), n);
-			d = max_abs_diff(out[i], ref, (size_t)n < visid_net_output_size(net, i) ?
-							     (size_t)n :
-							     visid_net_output_size(net, i));
-			VT_CHECK(d <= OUT_TOL, "%s: %s differ by %.3g (limit %g)", what, names[k], d,
-				 OUT_TOL);
+			d = max_abs_diff(out[i], ref,
+					 (size_t)n < visid_net_output_size(net, i)
+					     ? (size_t)n
+					     : visid_net_output_size(net, i));
+			VT_CHECK(d <= OUT_TOL, "%s: %s differ by %.3g (limit %g)", what, names[k],
+				 d, OUT_TOL);
 		}
 		free(ref);
 	}
 }
 
-static void check_embedding(const char *what, struct visid_net *net, const cJSON *sec,
-			    float **out)
+static void check_embedding(const char *what, struct visid_net *net, const cJSON *sec, float **out)
 {
 	float *raw = NULL, *unit = NULL;
 	long n_raw = read_golden(cJSON_GetObjectItem(sec, "output_raw"), &raw);
@@ -223,7 +223,7 @@ struct stats {
 
 static struct stats tensor_stats(const float *x, size_t n)
 {
-	struct stats s = { 0, 0, INFINITY, -INFINITY };
+	struct stats s = {0, 0, INFINITY, -INFINITY};
 
 	for (size_t i = 0; i < n; i++) {
 		s.sum += x[i];
@@ -250,8 +250,10 @@ static int stats_match(const struct stats *s, const cJSON *ref, char *why, size_
 	if (fabs(s->sum - rs) > 1e-4 * ra + 1e-2 || fabs(s->sum_abs - ra) > 1e-4 * ra + 1e-2 ||
 	    fabs(s->min - rmin) > 1e-3 * fmax(1, scale) ||
 	    fabs(s->max - rmax) > 1e-3 * fmax(1, scale)) {
-		snprintf(why, len, "sum %.6g/%.6g sum_abs %.6g/%.6g min %.5g/%.5g max %.5g/%.5g "
-			 "(ours/golden)", s->sum, rs, s->sum_abs, ra, s->min, rmin, s->max, rmax);
+		snprintf(
+		    why, len,
+		    "sum %.6g/%.6g sum_abs %.6g/%.6g min %.5g/%.5g max %.5g/%.5g (ours/golden)",
+		    s->sum, rs, s->sum_abs, ra, s->min, rmin, s->max, rmax);
 		return 0;
 	}
 	return 1;
@@ -285,7 +287,8 @@ static void check_layers(const char *what, struct visid_net *net, const cJSON *s
 	unsigned char *seen = calloc(n_layers, 1);
 
 	VT_CHECK(cJSON_IsArray(layers), "%s: golden case has no layer list", what);
-	cJSON_ArrayForEach(entry, layers) {
+	cJSON_ArrayForEach(entry, layers)
+	{
 		const char *name = cJSON_GetObjectItem(entry, "tensor")->valuestring;
 		int i = find_layer(net, name, 0);
 		struct visid_net_layer_info info;
@@ -322,17 +325,19 @@ static void check_layers(const char *what, struct visid_net *net, const cJSON *s
 			dumps++;
 			ok = d <= 1e-3 * fmax(1, fmax(fabs(s.min), fabs(s.max)));
 			if (!ok)
-				snprintf(why, sizeof(why), "dump differs by %.3g (%ld vs %zu floats)",
-					 d, n, count);
+				snprintf(why, sizeof(why),
+					 "dump differs by %.3g (%ld vs %zu floats)", d, n, count);
 		} else if (ok) {
 			struct stats s = tensor_stats(ours, count);
 
 			ok = stats_match(&s, cJSON_GetObjectItem(entry, "stats"), why, sizeof(why));
 		}
 		if (!ok && !bad++)
-			snprintf(first_bad, sizeof(first_bad), "op_index %d %s (ours: layer %d %s) "
-				 "tensor %s: %s", cJSON_GetObjectItem(entry, "op_index")->valueint,
-				 cJSON_GetObjectItem(entry, "op")->valuestring, i, info.op, name, why);
+			snprintf(first_bad, sizeof(first_bad),
+				 "op_index %d %s (ours: layer %d %s) tensor %s: %s",
+				 cJSON_GetObjectItem(entry, "op_index")->valueint,
+				 cJSON_GetObjectItem(entry, "op")->valuestring, i, info.op, name,
+				 why);
 		free(ref);
 		free(ours);
 	}
@@ -483,11 +488,11 @@ static void test_fusion(void)
 		const char *op;
 		int min_count;
 	} want[] = {
-		{ "MobileFaceNet.tflite", "CONV_2D+PRELU", 10 },
-		{ "MobileFaceNet.tflite", "DEPTHWISE_CONV_2D+PRELU", 10 },
-		{ "face_detection_short_range.tflite", "PAD+ADD+RELU", 8 },
-		{ "face_detection_full_range.tflite", "CONV_2D+RELU", 20 },
-		{ "face_detection_full_range.tflite", "ADD+RELU", 10 },
+	    {"MobileFaceNet.tflite", "CONV_2D+PRELU", 10},
+	    {"MobileFaceNet.tflite", "DEPTHWISE_CONV_2D+PRELU", 10},
+	    {"face_detection_short_range.tflite", "PAD+ADD+RELU", 8},
+	    {"face_detection_full_range.tflite", "CONV_2D+RELU", 20},
+	    {"face_detection_full_range.tflite", "ADD+RELU", 10},
 	};
 
 	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
@@ -504,8 +509,8 @@ static void test_fusion(void)
 		}
 		VT_CHECK(count >= want[w].min_count, "%s: %d layers %s, at least %d expected",
 			 want[w].model, count, want[w].op, want[w].min_count);
-		VT_CHECK(eltwise == 0, "%s: %d eltwise/pad layers left after fusion",
-			 want[w].model, eltwise);
+		VT_CHECK(eltwise == 0, "%s: %d eltwise/pad layers left after fusion", want[w].model,
+			 eltwise);
 		visid_net_destroy(net);
 		visid_model_free(model);
 	}
@@ -520,7 +525,7 @@ static void swallow(enum visid_log_level level, const char *msg, void *data)
 
 static struct visid_net *full_range_at(struct visid_model *model, int h, int w)
 {
-	struct visid_net_options opt = { .backend = VISID_BACKEND_CPU, .height = h, .width = w };
+	struct visid_net_options opt = {.backend = VISID_BACKEND_CPU, .height = h, .width = w};
 	struct visid_net *net = NULL;
 
 	return visid_net_create(model, &opt, &net) ? NULL : net;
@@ -552,7 +557,8 @@ static void test_full_range_any_size(void)
 			 "384x640 logits shape rank %d [%d,%d,%d]", rank, shape[0], shape[1],
 			 shape[2]);
 		VT_CHECK(visid_net_output_size(wide, output_named(wide, "regressor")) ==
-				 96 * 160 * 16, "384x640 regressors %zu floats",
+			     96 * 160 * 16,
+			 "384x640 regressors %zu floats",
 			 visid_net_output_size(wide, output_named(wide, "regressor")));
 	}
 	visid_log_set_handler(swallow, NULL);
@@ -565,8 +571,8 @@ static void test_full_range_any_size(void)
 
 	small = full_range_at(model, 0, 0);
 	tiled = full_range_at(model, 384, 384);
-	if (!small || !tiled || read_golden(cJSON_GetObjectItem(json, "input"), &input) !=
-					 192 * 192 * 3)
+	if (!small || !tiled ||
+	    read_golden(cJSON_GetObjectItem(json, "input"), &input) != 192 * 192 * 3)
 		goto out;
 	big = malloc(384 * 384 * 3 * sizeof(float));
 	for (int y = 0; y < 384; y++)
@@ -576,7 +582,8 @@ static void test_full_range_any_size(void)
 	out_small = alloc_outputs(small);
 	out_tiled = alloc_outputs(tiled);
 	VT_CHECK(visid_net_run(small, input, out_small) == 0 &&
-		 visid_net_run(tiled, big, out_tiled) == 0, "runs failed");
+		     visid_net_run(tiled, big, out_tiled) == 0,
+		 "runs failed");
 	logit = output_named(small, "classif");
 	for (size_t i = 0; i < visid_net_output_size(tiled, logit); i++)
 		VT_CHECK(isfinite(out_tiled[logit][i]), "tiled logit %zu is %g", i,
@@ -611,6 +618,55 @@ out:
 	cJSON_Delete(json);
 }
 
+/* Fully convolutional on Vulkan: 192x384 (the golden frame twice) equals the CPU run. */
+static void test_vulkan_any_size(void)
+{
+	struct visid_model *model = load_model("face_detection_full_range.tflite");
+	struct visid_net_options opt = {.height = 192, .width = 384, .gpu = gpu};
+	struct visid_net *cpu = NULL, *vk = NULL;
+	float *input = NULL, *wide = NULL, **a = NULL, **b = NULL;
+	cJSON *json = read_case("det_full_sample3");
+
+	if (!model || !json ||
+	    read_golden(cJSON_GetObjectItem(json, "input"), &input) != 192 * 192 * 3)
+		goto out;
+	opt.backend = VISID_BACKEND_CPU;
+	VT_CHECK(visid_net_create(model, &opt, &cpu) == 0, "cpu net at 192x384");
+	opt.backend = VISID_BACKEND_VULKAN;
+	VT_CHECK(visid_net_create(model, &opt, &vk) == 0, "vulkan net at 192x384");
+	if (!cpu || !vk)
+		goto out;
+	wide = malloc(192 * 384 * 3 * sizeof(float));
+	for (int y = 0; y < 192; y++)
+		for (int x = 0; x < 384; x++)
+			memcpy(wide + (y * 384 + x) * 3, input + (y * 192 + x % 192) * 3,
+			       3 * sizeof(float));
+	a = alloc_outputs(cpu);
+	b = alloc_outputs(vk);
+	VT_CHECK(visid_net_run(cpu, wide, a) == 0 && visid_net_run(vk, wide, b) == 0,
+		 "runs failed");
+	for (int i = 0; i < visid_net_output_count(cpu); i++) {
+		double d = max_abs_diff(a[i], b[i], visid_net_output_size(cpu, i));
+
+		VT_CHECK(visid_net_output_size(cpu, i) == 48 * 96 * (i ? 1u : 16u) ||
+			     visid_net_output_size(cpu, i) == 48 * 96 * (i ? 16u : 1u),
+			 "output %d has %zu floats", i, visid_net_output_size(cpu, i));
+		VT_CHECK(d <= OUT_TOL, "output %s: vulkan and cpu differ by %.3g",
+			 visid_net_output_name(cpu, i), d);
+	}
+out:
+	if (a)
+		free_outputs(a);
+	if (b)
+		free_outputs(b);
+	free(input);
+	free(wide);
+	visid_net_destroy(cpu);
+	visid_net_destroy(vk);
+	visid_model_free(model);
+	cJSON_Delete(json);
+}
+
 static const char *golden_skip(void)
 {
 	char path[512];
@@ -618,7 +674,8 @@ static const char *golden_skip(void)
 	if (!visid_test_have_shared("golden/manifest.json"))
 		return "golden tensors not found (../shared/golden or $VISID_SHARED/golden)";
 	if (access(visid_test_model("face_detection_full_range.tflite", path, sizeof(path)),
-		   R_OK) || access(visid_test_model("MobileFaceNet.tflite", path, sizeof(path)), R_OK))
+		   R_OK) ||
+	    access(visid_test_model("MobileFaceNet.tflite", path, sizeof(path)), R_OK))
 		return "models not fetched (make models, or set VISID_MODEL_DIR)";
 	return NULL;
 }
@@ -626,7 +683,7 @@ static const char *golden_skip(void)
 static const char *golden_vulkan_skip(void)
 {
 	/* Validation on where installed: any message fails the suite. */
-	struct visid_gpu_options opt = { .validation = 1 };
+	struct visid_gpu_options opt = {.validation = 1};
 	const char *why = golden_skip();
 	int ret;
 
@@ -656,4 +713,4 @@ VISID_SUITE(golden, "golden", NULL, NULL, golden_skip, VISID_TEST(test_cpu_fused
 
 VISID_SUITE(golden_vulkan, "golden-vulkan", NULL, golden_vulkan_clean, golden_vulkan_skip,
 	    VISID_TEST(test_vulkan_fused), VISID_TEST(test_vulkan_unfused),
-	    VISID_TEST(test_vulkan_buffer_reuse))
+	    VISID_TEST(test_vulkan_buffer_reuse), VISID_TEST(test_vulkan_any_size))

@@ -93,14 +93,14 @@ static void check_model(const char *file, int n_ops, int n_tensors, const int *i
 	if (ret)
 		return;
 	VT_CHECK(m->n_ops == n_ops && m->n_tensors == n_tensors,
-		 "%s: %d operators, %d tensors (file: %d, %d)", file, m->n_ops, m->n_tensors,
-		 n_ops, n_tensors);
+		 "%s: %d operators, %d tensors (file: %d, %d)", file, m->n_ops, m->n_tensors, n_ops,
+		 n_tensors);
 	in = &m->tensors[m->inputs[0]];
 	VT_CHECK(m->n_inputs == 1 && in->rank == 4 && !memcmp(in->shape, in_shape, 4 * sizeof(int)),
 		 "%s: input [%d,%d,%d,%d]", file, in->shape[0], in->shape[1], in->shape[2],
 		 in->shape[3]);
-	VT_CHECK(count_ops(m, VISID_TFL_DEQUANTIZE) == n_dequantize, "%s: %d DEQUANTIZE ops",
-		 file, count_ops(m, VISID_TFL_DEQUANTIZE));
+	VT_CHECK(count_ops(m, VISID_TFL_DEQUANTIZE) == n_dequantize, "%s: %d DEQUANTIZE ops", file,
+		 count_ops(m, VISID_TFL_DEQUANTIZE));
 	for (int k = 0; k < m->n_ops; k++) {
 		if (m->ops[k].code != VISID_TFL_DEQUANTIZE) {
 			VT_CHECK(!strcmp(m->ops[k].name, first_compute_op),
@@ -125,8 +125,8 @@ static void check_model(const char *file, int n_ops, int n_tensors, const int *i
 
 static void test_real_models(void)
 {
-	static const int full[4] = { 1, 192, 192, 3 }, shrt[4] = { 1, 128, 128, 3 },
-			 mfn[4] = { 2, 112, 112, 3 };
+	static const int full[4] = {1, 192, 192, 3}, shrt[4] = {1, 128, 128, 3},
+			 mfn[4] = {2, 112, 112, 3};
 
 	check_model("face_detection_full_range.tflite", 354, 544, full, 178, "CONV_2D");
 	check_model("face_detection_short_range.tflite", 164, 250, shrt, 74, "CONV_2D");
@@ -144,20 +144,22 @@ static void test_fp16_weights(void)
 	for (int t = 0; t < m->n_tensors; t++) {
 		const struct visid_tfl_tensor *ts = &m->tensors[t];
 
-		for (size_t i = 0; ts->type == VISID_TFL_FLOAT16 && ts->data && i < ts->count; i++) {
+		for (size_t i = 0; ts->type == VISID_TFL_FLOAT16 && ts->data && i < ts->count;
+		     i++) {
 			float v = fabsf(ts->data[i]);
 			int e;
 			float frac = frexpf(v, &e);
 
 			checked++;
 			/* An fp16 value has at most 11 significant bits and is below 65504. */
-			if (v != 0 && (v > 65504.0f || ldexpf(frac, 11) != truncf(ldexpf(frac, 11))) &&
+			if (v != 0 &&
+			    (v > 65504.0f || ldexpf(frac, 11) != truncf(ldexpf(frac, 11))) &&
 			    e > -14)
 				bad++;
 		}
 	}
-	VT_CHECK(checked > 100000 && bad == 0, "%d of %d decoded fp16 weights not fp16 values",
-		 bad, checked);
+	VT_CHECK(checked > 100000 && bad == 0, "%d of %d decoded fp16 weights not fp16 values", bad,
+		 checked);
 	visid_tfl_free(m);
 }
 
@@ -242,18 +244,19 @@ static void test_flipped(void)
 		rejected += !loaded;
 		/* A copy that still loads must also still run without fault. */
 		if (loaded && ran < 8 && !visid_model_load(path, &model)) {
-			struct visid_net_options opt = { .backend = VISID_BACKEND_CPU };
+			struct visid_net_options opt = {.backend = VISID_BACKEND_CPU};
 			struct visid_net *net = NULL;
 
 			capture_start();
 			if (!visid_net_create(model, &opt, &net)) {
 				int shape[4];
-				float *in, *out[VISID_NET_MAX_OUTPUTS] = { 0 };
+				float *in, *out[VISID_NET_MAX_OUTPUTS] = {0};
 
 				visid_net_input_shape(net, shape);
 				in = calloc((size_t)shape[1] * shape[2] * shape[3], sizeof(float));
 				for (int o = 0; o < visid_net_output_count(net); o++)
-					out[o] = malloc(visid_net_output_size(net, o) * sizeof(float));
+					out[o] =
+					    malloc(visid_net_output_size(net, o) * sizeof(float));
 				ran += visid_net_run(net, in, out) == 0;
 				for (int o = 0; o < visid_net_output_count(net); o++)
 					free(out[o]);
@@ -404,8 +407,8 @@ static void link_elem(struct fbw *w, size_t vec, int i, size_t target)
 }
 
 struct mini_model {
-	int code;		/* builtin operator */
-	const char *custom;	/* custom_code, for code 32 */
+	int code;	    /* builtin operator */
+	const char *custom; /* custom_code, for code 32 */
 	int opcode_index;
 	int input_tensor;
 	int in_buffer;
@@ -414,8 +417,8 @@ struct mini_model {
 /* One operator from tensor "in" [1,2,2,3] to "out" [1,2,2,3], one empty buffer. */
 static size_t write_mini(struct fbw *w, const struct mini_model *mm)
 {
-	static const int shape[4] = { 1, 2, 2, 3 };
-	uint32_t model_vals[5] = { 3 }, code_vals[4], tensor_vals[4] = { 0 }, op_vals[3];
+	static const int shape[4] = {1, 2, 2, 3};
+	uint32_t model_vals[5] = {3}, code_vals[4], tensor_vals[4] = {0}, op_vals[3];
 	size_t model, codes, code, graphs, graph, tensors, ops, op, bufs, t;
 	int zero = 0, one = 1, input = mm->input_tensor;
 
@@ -485,12 +488,12 @@ static int load_mini(const struct mini_model *mm, struct visid_model **model)
 
 static void test_written_model_runs(void)
 {
-	struct mini_model mm = { .code = VISID_TFL_RELU };
-	struct visid_net_options opt = { .backend = VISID_BACKEND_CPU };
+	struct mini_model mm = {.code = VISID_TFL_RELU};
+	struct visid_net_options opt = {.backend = VISID_BACKEND_CPU};
 	struct visid_model *model = NULL;
 	struct visid_net *net = NULL;
 	float in[12], out[12];
-	float *outs[1] = { out };
+	float *outs[1] = {out};
 	int ret = load_mini(&mm, &model);
 
 	VT_CHECK(ret == 0, "one-RELU model did not load (%d): %s", ret, last_error);
@@ -514,16 +517,16 @@ static void expect_rejected(const struct mini_model *mm, const char *mention)
 	struct visid_model *model = NULL;
 	int ret = load_mini(mm, &model);
 
-	VT_CHECK(ret < 0 && strstr(last_error, mention), "expected an error naming '%s', got %d: "
-		 "'%s'", mention, ret, last_error);
+	VT_CHECK(ret < 0 && strstr(last_error, mention),
+		 "expected an error naming '%s', got %d: '%s'", mention, ret, last_error);
 	visid_model_free(ret ? NULL : model);
 }
 
 static void test_unsupported_named(void)
 {
-	struct mini_model softmax = { .code = 25 };
-	struct mini_model custom = { .code = 32, .custom = "FaceMeshLandmarks" };
-	struct mini_model future = { .code = 999 };
+	struct mini_model softmax = {.code = 25};
+	struct mini_model custom = {.code = 32, .custom = "FaceMeshLandmarks"};
+	struct mini_model future = {.code = 999};
 
 	expect_rejected(&softmax, "SOFTMAX");
 	expect_rejected(&custom, "FaceMeshLandmarks");
@@ -532,10 +535,10 @@ static void test_unsupported_named(void)
 
 static void test_bad_references(void)
 {
-	struct mini_model opcode = { .code = VISID_TFL_RELU, .opcode_index = 3 };
-	struct mini_model tensor = { .code = VISID_TFL_RELU, .input_tensor = 7 };
-	struct mini_model buffer = { .code = VISID_TFL_RELU, .in_buffer = 9 };
-	struct mini_model cycle = { .code = VISID_TFL_RELU, .input_tensor = 1 };
+	struct mini_model opcode = {.code = VISID_TFL_RELU, .opcode_index = 3};
+	struct mini_model tensor = {.code = VISID_TFL_RELU, .input_tensor = 7};
+	struct mini_model buffer = {.code = VISID_TFL_RELU, .in_buffer = 9};
+	struct mini_model cycle = {.code = VISID_TFL_RELU, .input_tensor = 1};
 
 	expect_rejected(&opcode, "opcode index");
 	expect_rejected(&tensor, "not a tensor index");
@@ -546,8 +549,8 @@ static void test_bad_references(void)
 static const char *tflite_skip(void)
 {
 	char path[300];
-	FILE *f = fopen(visid_test_model("face_detection_short_range.tflite", path, sizeof(path)),
-			"rb");
+	FILE *f =
+	    fopen(visid_test_model("face_detection_short_range.tflite", path, sizeof(path)), "rb");
 
 	if (!f)
 		return "models not fetched (make models, or set VISID_MODEL_DIR)";

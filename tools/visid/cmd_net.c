@@ -15,19 +15,19 @@
 #include "visid/log.h"
 
 static const char net_help[] =
-	"usage: visid net [OPTIONS] MODEL INPUT.f32 OUTDIR\n"
-	"\n"
-	"Runs a TFLite model on a little-endian float32 NHWC tensor (batch 1, the\n"
-	"model's input size or --shape) and writes each output as OUTDIR/NAME.f32\n"
-	"('/' in tensor names becomes '_'). Prints one line per output: name, shape.\n"
-	"\n"
-	"options:\n"
-	"  -s, --shape HxW         input height and width (multiples of 32 for the\n"
-	"                          full-range detector); default: the model's\n"
-	"  -b, --backend NAME      cpu (default) or vulkan\n"
-	"  -d, --device D          Vulkan device: index or part of its name\n"
-	"  -l, --layers            also print each layer: operators, shape, MACs, time\n"
-	"  -h, --help              this text\n";
+    "usage: visid net [OPTIONS] MODEL INPUT.f32 OUTDIR\n"
+    "\n"
+    "Runs a TFLite model on a little-endian float32 NHWC tensor (batch 1, the\n"
+    "model's input size or --shape) and writes each output as OUTDIR/NAME.f32\n"
+    "('/' in tensor names becomes '_'). Prints one line per output: name, shape.\n"
+    "\n"
+    "options:\n"
+    "  -s, --shape HxW         input height and width (multiples of 32 for the\n"
+    "                          full-range detector); default: the model's\n"
+    "  -b, --backend NAME      cpu (default) or vulkan\n"
+    "  -d, --device D          Vulkan device: index or part of its name\n"
+    "  -l, --layers            also print each layer: operators, shape, MACs, time\n"
+    "  -h, --help              this text\n";
 
 struct net_args {
 	const char *model, *input, *outdir, *device;
@@ -38,12 +38,9 @@ struct net_args {
 static int parse_args(int argc, char **argv, struct net_args *a)
 {
 	static const struct option options[] = {
-		{ "shape", required_argument, NULL, 's' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "layers", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"shape", required_argument, NULL, 's'},  {"backend", required_argument, NULL, 'b'},
+	    {"device", required_argument, NULL, 'd'}, {"layers", no_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	int opt;
 	char end;
@@ -106,7 +103,8 @@ static float *read_input(const char *path, size_t want)
 	bytes = ftell(f);
 	fseek(f, 0, SEEK_SET);
 	if (bytes != (long)(want * sizeof(float))) {
-		fprintf(stderr, "visid net: %s: %ld bytes, the network takes %zu floats (%zu bytes)\n",
+		fprintf(stderr,
+			"visid net: %s: %ld bytes, the network takes %zu floats (%zu bytes)\n",
 			path, bytes, want, want * sizeof(float));
 		goto out_close;
 	}
@@ -157,7 +155,7 @@ static void print_layers(const struct visid_net *net)
 
 static int run_and_write(struct visid_net *net, const struct net_args *a)
 {
-	float *outputs[VISID_NET_MAX_OUTPUTS] = { 0 };
+	float *outputs[VISID_NET_MAX_OUTPUTS] = {0};
 	int shape[4], ret = VISID_EXIT_ERROR, n = visid_net_output_count(net);
 	float *input;
 
@@ -197,7 +195,7 @@ out_free:
 
 static int run_net(int argc, char **argv)
 {
-	struct visid_net_options opt = { 0 };
+	struct visid_net_options opt = {0};
 	struct visid_model *model = NULL;
 	struct visid_net *net = NULL;
 	struct visid_gpu *gpu = NULL;
@@ -211,7 +209,7 @@ static int run_net(int argc, char **argv)
 		return VISID_EXIT_ERROR;
 	ret = VISID_EXIT_ERROR;
 	if (a.backend == VISID_BACKEND_VULKAN) {
-		struct visid_gpu_options gopt = { .device = a.device };
+		struct visid_gpu_options gopt = {.device = a.device};
 
 		if (visid_gpu_create(&gopt, &gpu))
 			goto out_free;
