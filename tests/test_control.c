@@ -77,7 +77,7 @@ static int ask_as(struct visid_control *ctl, uid_t uid, gid_t gid, const char *w
 			_exit(2);
 		_exit(strstr(reply, want) ? 0 : 1);
 	}
-	for (int i = 0; i < 400; i++) {
+	for (int i = 0; i < 2000; i++) {
 		struct pollfd p = { visid_control_fd(ctl), POLLIN, 0 };
 
 		poll(&p, 1, 5);
