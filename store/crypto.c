@@ -104,8 +104,14 @@ static int read_key_file(const char *path, uint8_t *key)
 	ssize_t n;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		ret = -errno;
+		if (ret == -ELOOP)
+			visid_err("key file %s is a symbolic link; refusing it", path);
+		else if (ret != -ENOENT)
+			visid_err("key file %s: %s", path, strerror(-ret));
+		return ret == -ELOOP ? -EACCES : ret;
+	}
 	ret = key_file_check(path, fd);
 	if (ret)
 		goto out_close;
@@ -136,6 +142,7 @@ static int create_key_file(const char *dir, const char *path, uint8_t *key)
 		visid_err("cannot create key file %s: %s", tmp, strerror(errno));
 		return ret;
 	}
+	fchmod(fd, 0600);
 	crypto_aead_xchacha20poly1305_ietf_keygen(key);
 	errno = 0;
 	if (write(fd, key, VISID_STORE_KEY_BYTES) != VISID_STORE_KEY_BYTES || fsync(fd)) {

@@ -248,6 +248,8 @@ static int check_dir(struct visid_store *store, int create)
 				  strerror(errno));
 			return -errno;
 		}
+		/* The umask may have taken owner bits away; never adds any. */
+		chmod(store->dir, 0700);
 		if (stat(store->dir, &st)) {
 			visid_err("state directory %s: %s", store->dir, strerror(errno));
 			return -errno;
@@ -295,6 +297,7 @@ static int create_db_file(struct visid_store *store)
 		visid_err("cannot create gallery %s: %s", store->db_path, strerror(errno));
 		return -errno;
 	}
+	fchmod(fd, 0600);
 	close(fd);
 	return 0;
 }
@@ -445,7 +448,8 @@ static int open_db(struct visid_store *store, int create)
 	sqlite3_busy_timeout(store->db, 5000);
 
 	ret = store_exec(store, "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;"
-			 "PRAGMA cell_size_check = ON", "setting up");
+			 "PRAGMA cell_size_check = ON; PRAGMA journal_mode = DELETE",
+			 "setting up");
 	if (ret)
 		return ret == -EIO ? -EBADMSG : ret;
 	ret = integrity_check(store);
