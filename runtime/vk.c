@@ -172,6 +172,12 @@ static int create_instance(struct visid_gpu *gpu, int validation)
 		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
 		.pApplicationInfo = &app,
 	};
+	VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+	VkValidationFeaturesEXT features = {
+		.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+		.enabledValidationFeatureCount = 1,
+		.pEnabledValidationFeatures = &sync,
+	};
 	VkResult r;
 
 	if (validation && !have_layer(layer)) {
@@ -180,7 +186,9 @@ static int create_instance(struct visid_gpu *gpu, int validation)
 	}
 	if (validation) {
 		messenger_info(gpu, &messenger);
-		info.pNext = &messenger;
+		/* Synchronization checks catch a missing barrier between dispatches. */
+		features.pNext = &messenger;
+		info.pNext = &features;
 		info.enabledLayerCount = 1;
 		info.ppEnabledLayerNames = &layer;
 		info.enabledExtensionCount = 1;
@@ -425,9 +433,11 @@ static int create_device(struct visid_gpu *gpu)
 		.queueCreateInfoCount = 1,
 		.pQueueCreateInfos = &queue,
 	};
+	/* $VISID_VK_DESCRIPTOR_POOLS=1 takes the path of devices without push descriptors. */
+	const char *pools = getenv("VISID_VK_DESCRIPTOR_POOLS");
 	VkResult r;
 
-	if (has_device_extension(gpu->phys, push_ext)) {
+	if (has_device_extension(gpu->phys, push_ext) && !(pools && !strcmp(pools, "1"))) {
 		info.enabledExtensionCount = 1;
 		info.ppEnabledExtensionNames = &push_ext;
 	}

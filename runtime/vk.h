@@ -9,6 +9,10 @@
  * dispatch reads and writes. Buffers and pipelines belong to the gpu and
  * must outlive the sequences that use them.
  *
+ * Descriptors are pushed (VK_KHR_push_descriptor) where the device can, else
+ * allocated from pools the sequence owns; $VISID_VK_DESCRIPTOR_POOLS=1 forces
+ * the pools, so that path is tested on devices that push.
+ *
  * Errors: 0 or a negative errno; each failure is logged with the object
  * (device, buffer, shader, dispatch label) and the Vulkan result.
  */

@@ -4,6 +4,7 @@
  * validation hook itself.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -234,14 +235,16 @@ static double now_ms(void)
 }
 
 /*
- * A chain of dependent dispatches x -> y -> z -> w recorded once and run
- * five times with new input each time: each run's output must follow its
- * own input, which fails if a barrier is missing or replay reuses stale
- * state. Each run's per-dispatch times must fit inside its wall time.
+ * A chain of dependent dispatches x -> y -> z -> w, repeated CHAIN times
+ * (more than one query chunk and one descriptor pool hold), recorded once
+ * and run five times with new input each time: each run's output must
+ * follow its own input, which fails if a barrier is missing or replay reuses
+ * stale state. Each run's per-dispatch times must fit inside its wall time.
  */
-static void test_sequence_replay(void)
+enum { N = 4099, C = 7, CHAIN = 30 };
+
+static void replay(struct visid_gpu *gpu, const char *what)
 {
-	enum { N = 4099, C = 7 };
 	struct visid_vk_buffer *x = NULL, *y = NULL, *z = NULL, *w = NULL, *scale = NULL;
 	struct visid_eltwise_params mul = { VISID_ELT_MUL, N / C + 1, C, 1 };
 	struct visid_eltwise_params absolute = { VISID_ELT_ABS, N / C + 1, C, 0 };
@@ -255,34 +258,43 @@ static void test_sequence_replay(void)
 
 	for (int c = 0; c < C; c++)
 		s[c] = (float)(c + 1) * 0.5f;
-	ret = visid_vk_buffer_create(vt_gpu, bytes, VISID_VK_BUFFER_DEVICE, "x", &x);
-	ret = ret ? ret : visid_vk_buffer_create(vt_gpu, bytes, VISID_VK_BUFFER_DEVICE, "y", &y);
-	ret = ret ? ret : visid_vk_buffer_create(vt_gpu, bytes, VISID_VK_BUFFER_DEVICE, "z", &z);
-	ret = ret ? ret : visid_vk_buffer_create(vt_gpu, bytes, VISID_VK_BUFFER_DEVICE, "w", &w);
-	ret = ret ? ret : visid_vk_buffer_create(vt_gpu, sizeof(s), VISID_VK_BUFFER_DEVICE, "s",
+	ret = visid_vk_buffer_create(gpu, bytes, VISID_VK_BUFFER_DEVICE, "x", &x);
+	ret = ret ? ret : visid_vk_buffer_create(gpu, bytes, VISID_VK_BUFFER_DEVICE, "y", &y);
+	ret = ret ? ret : visid_vk_buffer_create(gpu, bytes, VISID_VK_BUFFER_DEVICE, "z", &z);
+	ret = ret ? ret : visid_vk_buffer_create(gpu, bytes, VISID_VK_BUFFER_DEVICE, "w", &w);
+	ret = ret ? ret : visid_vk_buffer_create(gpu, sizeof(s), VISID_VK_BUFFER_DEVICE, "s",
 						 &scale);
 	ret = ret ? ret : visid_vk_upload(scale, 0, s, sizeof(s));
-	ret = ret ? ret : visid_vk_seq_create(vt_gpu, &seq);
-	VT_CHECK(ret == 0, "setup: %d", ret);
+	ret = ret ? ret : visid_vk_seq_create(gpu, &seq);
+	VT_CHECK(ret == 0, "%s: setup: %d", what, ret);
 	if (ret)
 		goto out_free;
 
-	ret = visid_vk_seq_begin(seq);
-	ret = ret ? ret : visid_vk_copy(seq, &copy, visid_vk_whole(x), visid_vk_whole(y), "x->y");
-	ret = ret ? ret : visid_vk_eltwise(seq, &mul, visid_vk_whole(y), visid_vk_whole(scale),
-					   visid_vk_whole(z), "y*s->z");
-	ret = ret ? ret : visid_vk_eltwise(seq, &absolute, visid_vk_whole(z),
-					   visid_vk_view(NULL, 0, 0), visid_vk_whole(w), "|z|->w");
-	ret = ret ? ret : visid_vk_seq_end(seq);
-	VT_CHECK(ret == 0, "recording: %d", ret);
-	VT_CHECK(visid_vk_seq_length(seq) == 3, "%d dispatches recorded, 3 expected",
-		 visid_vk_seq_length(seq));
+	/* Recording twice checks that begin drops the first recording. */
+	for (int pass = 0; pass < 2 && !ret; pass++) {
+		ret = visid_vk_seq_begin(seq);
+		for (int i = 0; i < CHAIN && !ret; i++) {
+			ret = visid_vk_copy(seq, &copy, visid_vk_whole(i ? w : x), visid_vk_whole(y),
+					    "x->y");
+			ret = ret ? ret : visid_vk_eltwise(seq, &mul, visid_vk_whole(y),
+							   visid_vk_whole(scale), visid_vk_whole(z),
+							   "y*s->z");
+			ret = ret ? ret : visid_vk_eltwise(seq, &absolute, visid_vk_whole(z),
+							   visid_vk_view(NULL, 0, 0),
+							   visid_vk_whole(w), "|z|->w");
+		}
+		ret = ret ? ret : visid_vk_seq_end(seq);
+	}
+	VT_CHECK(ret == 0, "%s: recording: %d", what, ret);
+	VT_CHECK(visid_vk_seq_length(seq) == 3 * CHAIN, "%s: %d dispatches recorded, %d expected",
+		 what, visid_vk_seq_length(seq), 3 * CHAIN);
 	if (ret)
 		goto out_free;
 
 	for (int run = 0; run < 5; run++) {
 		double start, wall;
 		int bad = -1, count;
+		float want = 0;
 
 		for (size_t i = 0; i < n; i++)
 			in[i] = (float)((int)(i * 7 + run * 13) % 101 - 50) * 0.125f;
@@ -291,34 +303,39 @@ static void test_sequence_replay(void)
 		ret = ret ? ret : visid_vk_seq_submit(seq);
 		wall = now_ms() - start;
 		ret = ret ? ret : visid_vk_download(w, 0, out, bytes);
-		VT_CHECK(ret == 0, "run %d: %d", run, ret);
+		VT_CHECK(ret == 0, "%s: run %d: %d", what, run, ret);
 		if (ret)
 			break;
-		for (size_t i = 0; i < n && bad < 0; i++)
-			if (out[i] != __builtin_fabsf(in[i] * s[i % C]))
+		for (size_t i = 0; i < n && bad < 0; i++) {
+			want = in[i];
+			for (int k = 0; k < CHAIN; k++)
+				want = fabsf(want * s[i % C]);
+			if (out[i] != want)
 				bad = (int)i;
-		VT_CHECK(bad < 0, "run %d element %d: %g, expected %g", run, bad,
-			 bad < 0 ? 0.0 : out[bad], bad < 0 ? 0.0 : __builtin_fabsf(in[bad] * s[bad % C]));
+		}
+		VT_CHECK(bad < 0, "%s: run %d element %d: %g, expected %g", what, run, bad,
+			 bad < 0 ? 0.0 : out[bad], want);
 
 		count = visid_vk_seq_timings(seq, &t);
 		if (count == -ENOTSUP)
 			continue;
-		VT_CHECK(count == 3, "run %d: %d timings", run, count);
-		if (count == 3) {
+		VT_CHECK(count == 3 * CHAIN, "%s: run %d: %d timings", what, run, count);
+		if (count == 3 * CHAIN) {
 			double sum = 0;
 
-			VT_CHECK(!strcmp(t[0].label, "x->y") && !strcmp(t[2].label, "|z|->w"),
-				 "labels '%s', '%s'", t[0].label, t[2].label);
+			VT_CHECK(!strcmp(t[0].label, "x->y") && !strcmp(t[count - 1].label, "|z|->w"),
+				 "%s: labels '%s', '%s'", what, t[0].label, t[count - 1].label);
 			for (int i = 0; i < count; i++) {
-				VT_CHECK(t[i].ms >= 0 && t[i].ms <= wall, "'%s' took %g ms of %g",
-					 t[i].label, t[i].ms, wall);
+				VT_CHECK(t[i].ms >= 0 && t[i].ms <= wall, "%s: '%s' took %g ms of %g",
+					 what, t[i].label, t[i].ms, wall);
 				sum += t[i].ms;
 			}
-			VT_CHECK(sum > 0 && sum <= wall, "run %d: dispatches %g ms, submit %g ms",
-				 run, sum, wall);
+			VT_CHECK(sum > 0 && sum <= wall, "%s: run %d: dispatches %g ms, submit %g ms",
+				 what, run, sum, wall);
 		}
 	}
-	VT_NO_VALIDATION_MESSAGES();
+	VT_CHECK(visid_gpu_validation_errors(gpu) == 0, "%s: %u validation messages", what,
+		 visid_gpu_validation_errors(gpu));
 out_free:
 	visid_vk_seq_destroy(seq);
 	visid_vk_buffer_destroy(x);
@@ -326,6 +343,27 @@ out_free:
 	visid_vk_buffer_destroy(z);
 	visid_vk_buffer_destroy(w);
 	visid_vk_buffer_destroy(scale);
+}
+
+static void test_sequence_replay(void)
+{
+	replay(vt_gpu, "default descriptors");
+}
+
+/* The same through descriptor pools, the path of devices without push descriptors. */
+static void test_sequence_replay_pooled(void)
+{
+	struct visid_gpu_options opt = { .validation = 1 };
+	struct visid_gpu *gpu = NULL;
+	int ret;
+
+	setenv("VISID_VK_DESCRIPTOR_POOLS", "1", 1);
+	ret = visid_gpu_create(&opt, &gpu);
+	unsetenv("VISID_VK_DESCRIPTOR_POOLS");
+	VT_CHECK(ret == 0, "device with descriptor pools: %d", ret);
+	if (!ret)
+		replay(gpu, "descriptor pools");
+	visid_gpu_destroy(gpu);
 }
 
 /* Misuse is refused before it reaches the device: misaligned views, recording without begin. */
@@ -409,5 +447,6 @@ VISID_SUITE(vk, "vk", vt_init, vt_clean, vt_skip,
 	    VISID_TEST(test_buffer_round_trip),
 	    VISID_TEST(test_buffer_out_of_memory),
 	    VISID_TEST(test_sequence_replay),
+	    VISID_TEST(test_sequence_replay_pooled),
 	    VISID_TEST(test_dispatch_misuse),
 	    VISID_TEST(test_validation_counts_messages))
