@@ -28,6 +28,7 @@ struct screen_ops {
 	int (*canvas)(struct visid_screen *scr, struct visid_image *canvas);
 	int (*present)(struct visid_screen *scr);
 	void (*close)(struct visid_screen *scr);
+	void (*info)(const struct visid_screen *scr, struct visid_screen_info *info);
 };
 
 struct visid_screen {

@@ -84,7 +84,14 @@ static void png_close(struct visid_screen *scr)
 	free(s);
 }
 
-static const struct screen_ops png_ops = { png_canvas, png_present, png_close };
+static void png_info(const struct visid_screen *scr, struct visid_screen_info *info)
+{
+	const struct png_screen *s = scr->priv;
+
+	snprintf(info->device, sizeof(info->device), "%s", s->dir);
+}
+
+static const struct screen_ops png_ops = { png_canvas, png_present, png_close, png_info };
 
 int screen_png_open(struct visid_screen *scr, const char *dir)
 {
@@ -192,6 +199,15 @@ int visid_screen_present(struct visid_screen *scr)
 	if (!ret)
 		scr->presented++;
 	return ret;
+}
+
+int visid_screen_get_info(const struct visid_screen *scr, struct visid_screen_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->width = scr->width;
+	info->height = scr->height;
+	scr->ops->info(scr, info);
+	return 0;
 }
 
 uint64_t visid_screen_presented(const struct visid_screen *scr)

@@ -166,6 +166,15 @@ enum visid_screen_kind {
 struct visid_screen_options {
 	int width, height;	/* headless size; 0 means 1280x720 (DRM uses the preferred mode) */
 	int every;		/* headless: write every Nth presented picture (0: every one) */
+	int legacy_kms;		/* DRM: SetCrtc and PageFlip even where atomic commits work */
+};
+
+struct visid_screen_info {
+	char device[64];	/* the card or the snapshot directory */
+	char connector[32];	/* DRM: e.g. "HDMI-A-1" */
+	int width, height;
+	int refresh_hz;		/* DRM: of the mode in use */
+	int atomic;		/* DRM: atomic commits, else the legacy ioctls */
 };
 
 struct visid_screen;
@@ -194,6 +203,7 @@ int visid_screen_canvas(struct visid_screen *scr, struct visid_image *canvas);
  * complete first), a PNG file when headless.
  */
 int visid_screen_present(struct visid_screen *scr);
+int visid_screen_get_info(const struct visid_screen *scr, struct visid_screen_info *info);
 /* Pictures presented so far. */
 uint64_t visid_screen_presented(const struct visid_screen *scr);
 /* Restores what the display showed before, and frees everything. */
