@@ -118,7 +118,7 @@ static void test_incomplete_enrollment_refused(void)
 
 	VT_CHECK(ret == 1, "enrollment from one angle exited %d, want 1", ret);
 	ret = run_visid("list", NULL);
-	VT_CHECK(!strstr(out, "frontonly"), "refused member listed anyway: %s", out);
+	VT_CHECK(!strstr(out, "frontonly"), "refused member listed anyway: %.200s", out);
 }
 
 static void test_five_angles_then_identify(void)
@@ -140,7 +140,7 @@ static void test_five_angles_then_identify(void)
 		}
 		ret = run_visid("enroll", people[i], path[0], path[1], path[2], path[3], path[4],
 				NULL);
-		VT_CHECK(ret == 0, "five-angle enrollment of %s exited %d: %s", people[i], ret,
+		VT_CHECK(ret == 0, "five-angle enrollment of %s exited %d: %.200s", people[i], ret,
 			 out);
 	}
 	ret = run_visid("identify", P04("person01", "s2_front.jpg"), NULL);
@@ -177,7 +177,7 @@ static void test_strangers_and_no_faces(void)
 			 strangers[i], identified());
 	}
 	ret = run_visid("identify", shared(FACES "noface/faceapi_white.png"), NULL);
-	VT_CHECK(!strstr(out, "\"member\""), "a face found in a blank frame: %s", out);
+	VT_CHECK(!strstr(out, "\"member\""), "a face found in a blank frame: %.200s", out);
 }
 
 static void test_delete_and_reenroll(void)
@@ -201,7 +201,79 @@ static void test_delete_and_reenroll(void)
 		 identified());
 }
 
+/* Which members a "frame" event names (bit 0 miranda, 1 lacamoire, 2 obama, 3 other). */
+static unsigned members_in(const char *line)
+{
+	static const char *const names[] = { "miranda", "lacamoire", "obama" };
+	unsigned bits = 0;
+
+	for (const char *m = strstr(line, "\"member\":\""); m; m = strstr(m + 1, "\"member\":\"")) {
+		int known = 0;
+
+		for (int i = 0; i < 3; i++)
+			if (!strncmp(m + 10, names[i], strlen(names[i]))) {
+				bits |= 1u << i;
+				known = 1;
+			}
+		if (!known)
+			bits |= 1u << 3;
+	}
+	return bits;
+}
+
+/*
+ * The device loop on the labelled Hamilton frames: 000-003 Miranda small on
+ * stage, 004-013 Lacamoire in profile, 014-035 Miranda near-frontal,
+ * 036-045 the audience with Barack Obama. Frames within a detection interval
+ * of a scene cut may still show the previous track.
+ */
+static void test_run_on_labelled_video(void)
+{
+	char src[600], *line;
+	int ret, miranda_hits = 0, wrong = 0, frames = 0;
+
+	run_visid("delete", "--all", NULL);
+	ret = run_visid("enroll", "miranda", "--partial",
+			shared(FACES "identity/face_recognition/lin_manuel_miranda/"
+				     "lin-manuel-miranda.jpg"), NULL);
+	VT_CHECK(ret == 0, "enrolling miranda exited %d", ret);
+	run_visid("enroll", "lacamoire", "--partial",
+		  shared(FACES "identity/face_recognition/alex_lacamoire/alex-lacamoire.png"),
+		  NULL);
+	run_visid("enroll", "obama", "--partial",
+		  shared(FACES "identity/face_recognition/barack_obama/obama.jpg"),
+		  shared(FACES "identity/face_recognition/barack_obama/obama1.jpg"), NULL);
+	snprintf(src, sizeof(src), "dir:%s", shared(FACES "video/hamilton_frames"));
+	ret = run_visid("run", "--source", src, "--no-control", "--frame-events", NULL);
+	VT_CHECK(ret == 0, "visid run exited %d", ret);
+
+	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned seen;
+		int n;
+
+		if (!strstr(line, "\"event\":\"frame\"") ||
+		    sscanf(strstr(line, "\"frame\":") + 8, "%d", &n) != 1)
+			continue;
+		frames++;
+		seen = members_in(line);
+		if (n >= 14 && n <= 35 && (seen & 1))
+			miranda_hits++;
+		if (seen & 8)
+			wrong++;
+		if (n >= 7 && n <= 13 && (seen & ~2u))
+			wrong++;
+		if (n >= 17 && n <= 35 && (seen & ~1u))
+			wrong++;
+		if (n >= 39 && (seen & ~4u))
+			wrong++;
+	}
+	VT_CHECK(frames == 46, "%d frame events, want 46", frames);
+	VT_CHECK(miranda_hits >= 20, "Miranda recognised in %d of his 22 near-frontal frames",
+		 miranda_hits);
+	VT_CHECK(wrong == 0, "%d frames name somebody the labels do not show", wrong);
+}
+
 VISID_SUITE(cli, "cli", init_gallery, NULL, skip_reason,
 	    VISID_TEST(test_incomplete_enrollment_refused),
 	    VISID_TEST(test_five_angles_then_identify), VISID_TEST(test_strangers_and_no_faces),
-	    VISID_TEST(test_delete_and_reenroll))
+	    VISID_TEST(test_delete_and_reenroll), VISID_TEST(test_run_on_labelled_video))
