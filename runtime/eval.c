@@ -16,6 +16,7 @@
 #define DIM VISID_EMBED_DIM
 #define NO_GROUP -1
 #define CROSS_GROUP -2
+#define ALL_PAIRS -3	/* for selecting scores: every pair, grouped or not */
 
 static const double far_targets[VISID_EVAL_POINTS] = { 1e-2, 1e-3 };
 
@@ -509,7 +510,7 @@ static void svg_frame(FILE *f, double x, double y, const char *title, const char
 	fputs("</g>\n", f);
 }
 
-/* Scores of one group (or all when group is -3) into a fresh ascending array. */
+/* Scores of one group (or all for ALL_PAIRS) into a fresh ascending array. */
 static float *select_scores(const struct scores *s, int group, size_t *n)
 {
 	float *out = malloc((s->count ? s->count : 1) * sizeof(*out));
@@ -518,14 +519,29 @@ static float *select_scores(const struct scores *s, int group, size_t *n)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < s->count; i++)
-		if (group == -3 || s->group[i] == group)
+		if (group == ALL_PAIRS || s->group[i] == group)
 			out[(*n)++] = s->score[i];
 	qsort(out, *n, sizeof(*out), cmp_float_up);
 	return out;
 }
 
-static void roc_curve(FILE *f, double x0, double y0, const struct visid_eval *ev, int group,
-		      const char *colour)
+/* TAR where the curve starts (no impostor accepted): the lowest it reaches. */
+static double lowest_tar(const struct visid_eval *ev, int group)
+{
+	size_t ng, ni;
+	float *gen = select_scores(&ev->genuine, group, &ng);
+	float *imp = select_scores(&ev->impostor, group, &ni);
+	double tar = 1;
+
+	if (gen && imp && ng && ni)
+		tar = (double)(ng - count_below(gen, ng, nextafterf(imp[ni - 1], INFINITY))) / ng;
+	free(gen);
+	free(imp);
+	return tar;
+}
+
+static void roc_curve(FILE *f, double x0, double y0, double y_lo, const struct visid_eval *ev,
+		      int group, const char *colour)
 {
 	size_t ng, ni;
 	float *gen = select_scores(&ev->genuine, group, &ng);
@@ -542,7 +558,7 @@ static void roc_curve(FILE *f, double x0, double y0, const struct visid_eval *ev
 		double tar = (double)(ng - count_below(gen, ng, t)) / ng;
 		double lx = far > 0 ? log10(far) : -FAR_DECADES;
 		double x = x0 + PANEL_W * (fmax(lx, -FAR_DECADES) + FAR_DECADES) / FAR_DECADES;
-		double y = y0 + PANEL_H * (1 - tar);
+		double y = y0 + PANEL_H * (1 - tar) / (1 - y_lo);
 
 		if (k && fabs(x - last_x) < 0.5 && fabs(y - last_y) < 0.5)
 			continue;
@@ -556,8 +572,27 @@ out_free:
 	free(imp);
 }
 
+static int group_index(const struct visid_eval *ev, const char *name)
+{
+	for (int i = 0; i < ev->groups.count; i++)
+		if (!strcmp(ev->groups.name[i], name))
+			return i;
+	return NO_GROUP;
+}
+
+/* The TAR axis starts at a multiple of 0.05 just below the lowest curve, so close curves part. */
+static double roc_floor(const struct visid_eval *ev)
+{
+	double lowest = lowest_tar(ev, ALL_PAIRS);
+
+	for (int g = 0; g < ev->report.group_count; g++)
+		lowest = fmin(lowest, lowest_tar(ev, group_index(ev, ev->report.groups[g].name)));
+	return fmin(0.95, fmax(0, floor(lowest * 20 - 0.5) / 20));
+}
+
 static void roc_panel(FILE *f, double x0, double y0, const struct visid_eval *ev)
 {
+	double y_lo = roc_floor(ev);
 	char label[96];
 
 	svg_frame(f, x0, y0, "ROC", "false accept rate (log)", "true accept rate");
@@ -570,18 +605,14 @@ static void roc_panel(FILE *f, double x0, double y0, const struct visid_eval *ev
 			   "stroke=\"#ddd\"/>\n", x, y0, x, y0 + PANEL_H);
 	}
 	for (int k = 0; k <= 4; k++) {
-		snprintf(label, sizeof(label), "%.2f", k / 4.0);
+		snprintf(label, sizeof(label), "%.3g", y_lo + (1 - y_lo) * k / 4.0);
 		svg_text(f, x0 - 4, y0 + PANEL_H * (1 - k / 4.0) + 4, "end", label);
 	}
-	roc_curve(f, x0, y0, ev, -3, "#000");
+	roc_curve(f, x0, y0, y_lo, ev, ALL_PAIRS, "#000");
 	svg_text(f, x0 + PANEL_W - 6, y0 + PANEL_H - 8, "end", "all pairs (black)");
 	for (int g = 0; g < ev->report.group_count; g++) {
-		int k = -1;
-
-		for (int i = 0; i < ev->groups.count; i++)
-			if (!strcmp(ev->groups.name[i], ev->report.groups[g].name))
-				k = i;
-		roc_curve(f, x0, y0, ev, k, palette[g % 8]);
+		roc_curve(f, x0, y0, y_lo, ev, group_index(ev, ev->report.groups[g].name),
+			  palette[g % 8]);
 		snprintf(label, sizeof(label), "group %s", ev->report.groups[g].name);
 		fprintf(f, "<g fill=\"%s\">", palette[g % 8]);
 		svg_text(f, x0 + PANEL_W - 6, y0 + PANEL_H - 24 - 14 * g, "end", label);
@@ -677,14 +708,11 @@ int visid_eval_write_svg(const struct visid_eval *ev, const char *path)
 		   "font-family=\"sans-serif\" font-size=\"12\">\n"
 		   "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n", width, height);
 	roc_panel(f, MARGIN, MARGIN, ev);
-	hist_panel(f, 3 * MARGIN + PANEL_W, MARGIN, ev, -3, "scores, all pairs");
+	hist_panel(f, 3 * MARGIN + PANEL_W, MARGIN, ev, ALL_PAIRS, "scores, all pairs");
 	for (int g = 0; g < groups; g++) {
 		char title[96];
-		int k = -1;
+		int k = group_index(ev, ev->report.groups[g].name);
 
-		for (int i = 0; i < ev->groups.count; i++)
-			if (!strcmp(ev->groups.name[i], ev->report.groups[g].name))
-				k = i;
 		snprintf(title, sizeof(title), "scores, group %s", ev->report.groups[g].name);
 		hist_panel(f, MARGIN + (g % 2) * (PANEL_W + 2 * MARGIN),
 			   MARGIN + (1 + g / 2) * (PANEL_H + 2 * MARGIN), ev, k, title);
