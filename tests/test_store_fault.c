@@ -337,7 +337,7 @@ static int check_after(enum fault_op op, const char *dir, char *why, size_t size
 	struct visid_store_gallery *g = malloc(sizeof(*g));
 	struct visid_store_options opt;
 	struct visid_store *store;
-	const char *model;
+	char model[VISID_STORE_MODEL_ID_SIZE];
 	int ret, state[3];
 
 	st_options(&opt, dir, &clock_now);
@@ -349,7 +349,7 @@ static int check_after(enum fault_op op, const char *dir, char *why, size_t size
 		free(g);
 		return -1;
 	}
-	model = visid_store_model_id(store);
+	snprintf(model, sizeof(model), "%s", visid_store_model_id(store));
 	ret = visid_store_load_gallery(store, g);
 	for (int i = 0; i < 3; i++)
 		state[i] = member_whole(store, g, &p[i], model);
