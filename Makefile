@@ -126,6 +126,7 @@ check:
 	scripts/install-deps
 	$(MAKE) all
 	scripts/fetch-models
+	scripts/fetch-models --samples
 	VISID_MODEL_DIR=$(CURDIR)/models VISID_BIN=$(B)/visid $(B)/visid-tests $(TESTFLAGS)
 
 demo:

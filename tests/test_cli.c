@@ -273,7 +273,58 @@ static void test_run_on_labelled_video(void)
 	VT_CHECK(wrong == 0, "%d frames name somebody the labels do not show", wrong);
 }
 
+/*
+ * The README's demonstration: the people of the demo photo sample3.jpg are
+ * enrolled; in the other photos exactly one face (in sample1.jpg, the same
+ * woman with her head tilted) is recognised, and nobody else matches.
+ */
+static void test_demo_photos(void)
+{
+	char path[700], dir[300], link[600], target[600];
+	int ret, recognised = 0, wrong = 0;
+	char *line;
+
+	if (access("models/samples/sample3.jpg", R_OK)) {
+		fprintf(stderr, "\n    SKIP: models/samples absent (scripts/fetch-models --samples)");
+		return;
+	}
+	run_visid("delete", "--all", NULL);
+	for (int i = 1; i <= 3; i++) {
+		char name[16], face[8];
+
+		snprintf(name, sizeof(name), "person%d", i);
+		snprintf(face, sizeof(face), "%d", i);
+		ret = run_visid("enroll", name, "--partial", "--face", face,
+				"models/samples/sample3.jpg", NULL);
+		VT_CHECK(ret == 0, "enrolling face %d of sample3.jpg exited %d", i, ret);
+	}
+	snprintf(dir, sizeof(dir), "%s", visid_test_tmpdir());
+	for (int n = 1; n <= 6; n++) {
+		if (n == 3)
+			continue;
+		snprintf(target, sizeof(target), "%s/models/samples/sample%d.jpg",
+			 getcwd(path, sizeof(path)), n);
+		snprintf(link, sizeof(link), "%s/sample%d.jpg", dir, n);
+		VT_CHECK(symlink(target, link) == 0, "cannot link %s", link);
+	}
+	snprintf(path, sizeof(path), "dir:%s", dir);
+	ret = run_visid("run", "--stills", "--source", path, "--no-control", NULL);
+	VT_CHECK(ret == 0, "visid run exited %d", ret);
+	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!strstr(line, "\"event\":\"recognised\""))
+			continue;
+		if (strstr(line, "\"frame\":0,") && strstr(line, "\"member\":\"person1\""))
+			recognised++;
+		else
+			wrong++;
+	}
+	VT_CHECK(recognised == 1, "the woman of sample3.jpg recognised %d times in sample1.jpg",
+		 recognised);
+	VT_CHECK(wrong == 0, "%d other faces matched a member", wrong);
+}
+
 VISID_SUITE(cli, "cli", init_gallery, NULL, skip_reason,
 	    VISID_TEST(test_incomplete_enrollment_refused),
 	    VISID_TEST(test_five_angles_then_identify), VISID_TEST(test_strangers_and_no_faces),
-	    VISID_TEST(test_delete_and_reenroll), VISID_TEST(test_run_on_labelled_video))
+	    VISID_TEST(test_delete_and_reenroll), VISID_TEST(test_run_on_labelled_video),
+	    VISID_TEST(test_demo_photos))
