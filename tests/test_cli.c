@@ -305,7 +305,7 @@ static void test_demo_photos(void)
 		snprintf(target, sizeof(target), "%s/models/samples/sample%d.jpg",
 			 getcwd(path, sizeof(path)), n);
 		snprintf(link, sizeof(link), "%s/sample%d.jpg", dir, n);
-		VT_CHECK(symlink(target, link) == 0, "cannot link %s", link);
+		VT_CHECK(symlink(target, link) == 0, "cannot link %.200s", link);
 	}
 	snprintf(path, sizeof(path), "dir:%s", dir);
 	ret = run_visid("run", "--stills", "--source", path, "--no-control", NULL);
