@@ -898,9 +898,22 @@ static float best_cosine(const struct visid_store_gallery_entry *e, const float 
 	return best;
 }
 
-/* Opens read-only, loads the gallery and matches both probes against it, as identify does. */
+static void check_same_files(const struct st_snapshot *a, const struct st_snapshot *b,
+			     const char *when)
+{
+	VT_CHECK(a->count == b->count, "%s: %d files, not %d", when, b->count, a->count);
+	for (int i = 0; i < a->count && i < b->count; i++)
+		VT_CHECK(!strcmp(a->name[i], b->name[i]) && a->len[i] == b->len[i] &&
+			 !memcmp(a->data[i], b->data[i], a->len[i]),
+			 "%s: %s changed (or became %s)", when, a->name[i], b->name[i]);
+}
+
+/*
+ * Opens read-only, loads the gallery and matches both probes against it, as
+ * identify does; with before, the directory is compared while the store is open.
+ */
 static void identify(const char *dir, int64_t *now, const float *known, const float *stranger,
-		     int64_t touch_id)
+		     int64_t touch_id, const struct st_snapshot *before)
 {
 	struct visid_store_gallery *g = malloc(sizeof(*g));
 	struct visid_store_options opt;
@@ -926,6 +939,13 @@ static void identify(const char *dir, int64_t *now, const float *known, const fl
 	VT_CHECK(best_known > 0.999f && best_stranger < 0.5f,
 		 "matching: enrolled probe %.3f, stranger %.3f", best_known, best_stranger);
 	visid_store_gallery_wipe(g);
+	if (before) {
+		struct st_snapshot during;
+
+		st_snapshot(dir, &during);
+		check_same_files(before, &during, "while identify has the gallery open");
+		st_snapshot_free(&during);
+	}
 	if (touch_id) {
 		ret = visid_store_touch(store, touch_id);
 		VT_CHECK(ret == 0, "recording a recognition on a read-only store: %d", ret);
@@ -1058,17 +1078,12 @@ static void test_identify_leaves_dir_unchanged(void)
 
 	now = T0 + 7200;
 	st_snapshot(dir, &before);
-	identify(dir, &now, known, stranger, 0);
+	identify(dir, &now, known, stranger, 0, &before);
 	st_snapshot(dir, &after);
-	VT_CHECK(before.count == after.count, "identify added or removed files: %d -> %d",
-		 before.count, after.count);
-	for (int i = 0; i < before.count && i < after.count; i++)
-		VT_CHECK(before.len[i] == after.len[i] &&
-			 !memcmp(before.data[i], after.data[i], before.len[i]),
-			 "identify changed %s", before.name[i]);
+	check_same_files(&before, &after, "after identify");
 	st_snapshot_free(&after);
 
-	identify(dir, &now, known, stranger, ids[1]);
+	identify(dir, &now, known, stranger, ids[1], NULL);
 	st_snapshot(dir, &after);
 	check_only_times_changed(dir, &before, &after);
 
