@@ -137,7 +137,7 @@ static void flip_frames(int legacy, int count)
 	struct visid_screen *scr;
 	struct visid_image canvas;
 	struct timespec t0;
-	drmModeModeInfo mode;
+	drmModeModeInfo mode = { 0 };
 	uint32_t before, previous = 0;
 	int observer, ret, changed = 0;
 	char spec[80];
