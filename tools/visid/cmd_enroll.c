@@ -35,7 +35,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: visid enroll NAME IMAGE... [--partial] [--face N] [--avatar FILE]\n"
 		"       visid enroll NAME --camera [DEVICE] [--source SPEC] [--screen SPEC]\n"
-		"                   [--timeout SECONDS]\n\n"
+		"                   [--timeout SECONDS] [--loop]\n\n"
 		"Adds a household member. Enrollment needs the five head angles (front, left,\n"
 		"right, up, down): from photos, each photo is checked and assigned to the angle\n"
 		"it shows; from a camera, each angle is asked for in turn.\n\n"
@@ -47,6 +47,7 @@ static void usage(FILE *f)
 		"  --camera         guided enrollment from a camera (default: the first one)\n"
 		"  --source SPEC    frames from SPEC instead (v4l2:/dev/videoN, dir:PATH,\n"
 		"                   y4m:PATH, image:PATH)\n"
+		"  --loop           file sources start again after their last frame\n"
 		"  --screen SPEC    show guidance on a screen (drm, or png:DIR)\n"
 		"  --timeout S      seconds to wait for each angle (default 30)\n\n"
 		APP_OPTIONS_HELP);
@@ -204,13 +205,19 @@ static int capture_pose(struct app *app, struct enrollment *e, struct visid_sour
 			show_guidance(scr, ov, &frame.image, &face, text);
 			return 0;
 		}
-		snprintf(text, sizeof(text), "%s. %s", instructions[want],
-			 visid_quality_advice(issues));
+		/* The general advice for a wrong angle is the instruction itself. */
+		snprintf(text, sizeof(text), "%s%s%s", instructions[want],
+			 issues == VISID_Q_WRONG_ANGLE ? "" : ". ",
+			 issues == VISID_Q_WRONG_ANGLE ? "" : visid_quality_advice(issues));
 		show_guidance(scr, ov, &frame.image, issues & VISID_Q_NO_FACE ? NULL : &face,
 			      text);
 		if (issues != last_issues) {
-			printf("  %s: %s\n", visid_quality_reason(issues),
-			       visid_quality_advice(issues));
+			if (issues == VISID_Q_WRONG_ANGLE)
+				printf("  wrong angle (%s seen): %s\n", visid_pose_name(face.pose),
+				       instructions[want]);
+			else
+				printf("  %s: %s\n", visid_quality_reason(issues),
+				       visid_quality_advice(issues));
 			fflush(stdout);
 			last_issues = issues;
 		}
@@ -221,7 +228,7 @@ static int capture_pose(struct app *app, struct enrollment *e, struct visid_sour
 }
 
 static int enroll_camera(struct app *app, struct enrollment *e, const char *spec,
-			 const char *screen_spec, int timeout)
+			 const char *screen_spec, int timeout, int loop)
 {
 	struct visid_source *src = NULL;
 	struct visid_screen *scr = NULL;
@@ -232,6 +239,7 @@ static int enroll_camera(struct app *app, struct enrollment *e, const char *spec
 	visid_source_options_init(&sopt);
 	sopt.width = app->cfg.camera_width;
 	sopt.height = app->cfg.camera_height;
+	sopt.loop = loop;
 	ret = visid_source_open(spec, &sopt, &src);
 	if (ret) {
 		fprintf(stderr, "visid: cannot open the camera %s: %s\n", spec, strerror(-ret));
@@ -316,12 +324,13 @@ static int run_enroll(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "screen", required_argument, NULL, 'S' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "loop", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		APP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *avatar = NULL, *source = NULL, *screen = NULL, *name;
-	int opt, partial = 0, camera = 0, face_index = 0, timeout = 30, ret;
+	int opt, partial = 0, camera = 0, face_index = 0, timeout = 30, loop = 0, ret;
 	struct enrollment e;
 	struct app app;
 
@@ -354,6 +363,9 @@ static int run_enroll(int argc, char **argv)
 		case 't':
 			timeout = atoi(optarg);
 			break;
+		case 'L':
+			loop = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return VISID_EXIT_OK;
@@ -384,7 +396,7 @@ static int run_enroll(int argc, char **argv)
 		const char *spec = source ? source : optind + 1 < argc ? argv[optind + 1]
 					  : app.cfg.camera[0] ? app.cfg.camera : "v4l2:/dev/video0";
 
-		ret = enroll_camera(&app, &e, spec, screen, timeout);
+		ret = enroll_camera(&app, &e, spec, screen, timeout, loop);
 		if (!ret)
 			ret = store_member(&app, &e, name, avatar, 0);
 	} else {

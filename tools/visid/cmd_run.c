@@ -61,7 +61,8 @@ struct runner {
 	int stills;		/* frames are unrelated photos: no tracking between them */
 	int frame_events;	/* one "frame" event per frame with every track's state */
 	struct stage_stats stage[ST_COUNT];
-	time_t last_expiry;
+	time_t last_expiry, last_check;
+	int loop_files;		/* file sources start again after the last frame */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -306,69 +307,96 @@ static void draw_screen(struct runner *r, const struct visid_frame *frame)
 	stat_add(r, ST_SCREEN, now_ms() - t0);
 }
 
+static int find_in_gallery(const struct runner *r, const char *name)
+{
+	for (int i = 0; i < r->app.gallery.count; i++)
+		if (!strcmp(r->app.gallery.members[i].name, name))
+			return i;
+	return -1;
+}
+
+/* Forgets every identity derived from the gallery and loads it again. */
+static void reload_gallery(struct runner *r)
+{
+	visid_tracker_init(&r->tracker, r->tracker.min_iou, r->tracker.max_missed);
+	r->greet_member = -1;
+	if (app_load_gallery(&r->app) < 0)
+		visid_err("cannot reload the gallery; recognising nobody until it loads");
+	load_avatars(r);
+	if (r->find_name) {
+		r->find_member = find_in_gallery(r, r->find_name);
+		if (r->find_member < 0)
+			r->find_name = NULL;
+	}
+}
+
+/* Prints the object into the reply buffer (names escaped by cJSON) and frees it. */
+static int reply_json(cJSON *j, char *reply, size_t len)
+{
+	int ok = cJSON_PrintPreallocated(j, reply, (int)len, 0);
+
+	cJSON_Delete(j);
+	return ok ? 0 : -EMSGSIZE;
+}
+
 /* Requests from the control socket. */
 static int control_request(void *ctx, const char *cmd, const char *arg, char *reply,
 			   size_t len)
 {
+	static char find_name[VISID_STORE_NAME_SIZE];
 	struct runner *r = ctx;
 	struct visid_store_member m;
+	cJSON *j = cJSON_CreateObject();
 	int ret;
 
 	if (!strcmp(cmd, "status")) {
-		snprintf(reply, len, "{\"members\":%d,\"frames\":%llu,\"tracks\":%d,"
-			 "\"source\":\"%s\"}", r->app.gallery.count,
-			 (unsigned long long)r->frames, r->tracker.count,
-			 visid_source_name(r->src));
-		return 0;
+		cJSON_AddNumberToObject(j, "members", r->app.gallery.count);
+		cJSON_AddNumberToObject(j, "frames", (double)r->frames);
+		cJSON_AddNumberToObject(j, "tracks", r->tracker.count);
+		cJSON_AddStringToObject(j, "source", visid_source_name(r->src));
+		if (r->find_name)
+			cJSON_AddStringToObject(j, "looking_for", r->find_name);
+		return reply_json(j, reply, len);
 	}
 	if (!strcmp(cmd, "list")) {
-		size_t off = (size_t)snprintf(reply, len, "{\"members\":[");
+		cJSON *list = cJSON_AddArrayToObject(j, "members");
 
-		for (int i = 0; i < r->app.gallery.count && off < len; i++)
-			off += (size_t)snprintf(reply + off, len - off, "%s\"%s\"", i ? "," : "",
-						r->app.gallery.members[i].name);
-		if (off < len)
-			snprintf(reply + off, len - off, "]}");
-		return 0;
+		for (int i = 0; i < r->app.gallery.count; i++)
+			cJSON_AddItemToArray(list,
+					     cJSON_CreateString(r->app.gallery.members[i].name));
+		return reply_json(j, reply, len);
 	}
 	if (!strcmp(cmd, "delete") || !strcmp(cmd, "delete-all")) {
 		int all = !strcmp(cmd, "delete-all");
 
-		if (!all && !arg)
-			return -EINVAL;
-		ret = all ? visid_store_delete_all(r->app.store)
-			  : visid_store_find(r->app.store, arg, &m);
-		if (!all && !ret)
+		ret = -EINVAL;
+		if (all)
+			ret = visid_store_delete_all(r->app.store);
+		else if (arg && !(ret = visid_store_find(r->app.store, arg, &m)))
 			ret = visid_store_delete(r->app.store, m.id);
-		if (ret < 0)
+		if (ret < 0) {
+			cJSON_Delete(j);
 			return ret;
-		/* Forget everything derived from the old gallery. */
-		visid_tracker_init(&r->tracker, 0.3f, r->app.cfg.detect_every * 2);
-		r->greet_member = -1;
-		r->find_name = NULL;
-		ret = app_load_gallery(&r->app);
-		load_avatars(r);
-		snprintf(reply, len, "{\"deleted\":%s%s%s}", all ? "\"all\"" : "\"",
-			 all ? "" : arg, all ? "" : "\"");
-		return ret < 0 ? ret : 0;
-	}
-	if (!strcmp(cmd, "find")) {
-		static char name[VISID_STORE_NAME_SIZE];
-
-		if (!arg)
-			return -EINVAL;
-		for (int i = 0; i < r->app.gallery.count; i++) {
-			if (strcmp(r->app.gallery.members[i].name, arg))
-				continue;
-			snprintf(name, sizeof(name), "%s", arg);
-			r->find_name = name;
-			r->find_member = i;
-			r->found = 0;
-			snprintf(reply, len, "{\"looking_for\":\"%s\"}", arg);
-			return 0;
 		}
-		return -ENOENT;
+		reload_gallery(r);
+		cJSON_AddStringToObject(j, "deleted", all ? "*all*" : arg);
+		return reply_json(j, reply, len);
 	}
+	if (!strcmp(cmd, "find") && arg) {
+		int member = find_in_gallery(r, arg);
+
+		if (member < 0) {
+			cJSON_Delete(j);
+			return -ENOENT;
+		}
+		snprintf(find_name, sizeof(find_name), "%s", arg);
+		r->find_name = find_name;
+		r->find_member = member;
+		r->found = 0;
+		cJSON_AddStringToObject(j, "looking_for", arg);
+		return reply_json(j, reply, len);
+	}
+	cJSON_Delete(j);
 	return -ENOSYS;
 }
 
@@ -405,17 +433,24 @@ static int open_outputs(struct runner *r, const char *screen, const char *contro
 	return 0;
 }
 
-static void maybe_expire(struct runner *r)
+/*
+ * Once a second: a gallery changed by another process (visid enroll, a
+ * deletion) is reloaded; once an hour, members past their expiry go.
+ */
+static void housekeeping(struct runner *r)
 {
 	time_t now = time(NULL);
 
+	if (now == r->last_check)
+		return;
+	r->last_check = now;
+	if (visid_store_changed(r->app.store) > 0)
+		reload_gallery(r);
 	if (now - r->last_expiry < 3600)
 		return;
 	r->last_expiry = now;
-	if (visid_store_expire(r->app.store) > 0) {
-		app_load_gallery(&r->app);
-		load_avatars(r);
-	}
+	if (visid_store_expire(r->app.store) > 0)
+		reload_gallery(r);
 }
 
 static int loop(struct runner *r)
@@ -451,7 +486,7 @@ static int loop(struct runner *r)
 		draw_screen(r, &frame);
 		stat_add(r, ST_FRAME, now_ms() - frame.timestamp_ns / 1e6);
 		r->frames++;
-		maybe_expire(r);
+		housekeeping(r);
 		if (r->found && !r->keep_going)
 			return 0;
 	}
@@ -472,6 +507,7 @@ static void usage(FILE *f, const char *cmd)
 		"  --stats         print per-stage latency (p50, p99) on exit\n"
 		"  --stills        the frames are unrelated photos: detect in each, no tracking\n"
 		"  --frame-events  also a \"frame\" event per frame listing every track\n"
+		"  --loop          file sources start again after their last frame\n"
 		"  --control PATH  the control socket (default RUNTIME_DIR/control.sock)\n"
 		"  --no-control    no control socket\n%s\n%s",
 		cmd, strcmp(cmd, "find") ? "" : " NAME",
@@ -497,6 +533,7 @@ static int run_loop_command(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "stills", no_argument, NULL, 'P' },
 		{ "frame-events", no_argument, NULL, 'F' },
+		{ "loop", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		APP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -541,6 +578,9 @@ static int run_loop_command(int argc, char **argv)
 		case 'F':
 			r->frame_events = 1;
 			break;
+		case 'L':
+			r->loop_files = 1;
+			break;
 		case 'h':
 			usage(stdout, cmd);
 			free(r);
@@ -569,10 +609,7 @@ static int run_loop_command(int argc, char **argv)
 	if (app_open(&r->app, APP_PIPELINE | APP_STORE_WRITE) || app_load_gallery(&r->app) < 0)
 		goto out;
 	if (r->find_name) {
-		r->find_member = -1;
-		for (int i = 0; i < r->app.gallery.count; i++)
-			if (!strcmp(r->app.gallery.members[i].name, r->find_name))
-				r->find_member = i;
+		r->find_member = find_in_gallery(r, r->find_name);
 		if (r->find_member < 0) {
 			fprintf(stderr, "visid: %s is not enrolled\n", r->find_name);
 			goto out;
@@ -589,6 +626,7 @@ static int run_loop_command(int argc, char **argv)
 	visid_source_options_init(&sopt);
 	sopt.width = r->app.cfg.camera_width;
 	sopt.height = r->app.cfg.camera_height;
+	sopt.loop = r->loop_files;
 	if (!source)
 		source = r->app.cfg.camera[0] ? r->app.cfg.camera : "v4l2:/dev/video0";
 	ret = visid_source_open(source, &sopt, &r->src);
