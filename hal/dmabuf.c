@@ -18,13 +18,13 @@
 #include "visid/log.h"
 
 #define DMA_HEAP_PATH "/dev/dma_heap/system"
-#define UDMABUF_PATH "/dev/udmabuf"
+#define UDMABUF_PATH  "/dev/udmabuf"
 
 static int alloc_from_heap(size_t size)
 {
 	struct dma_heap_allocation_data data = {
-		.len = size,
-		.fd_flags = O_RDWR | O_CLOEXEC,
+	    .len = size,
+	    .fd_flags = O_RDWR | O_CLOEXEC,
 	};
 	int heap = open(DMA_HEAP_PATH, O_RDONLY | O_CLOEXEC);
 	int ret;
@@ -38,7 +38,7 @@ static int alloc_from_heap(size_t size)
 
 static int alloc_from_udmabuf(size_t size)
 {
-	struct udmabuf_create create = { .flags = UDMABUF_FLAGS_CLOEXEC };
+	struct udmabuf_create create = {.flags = UDMABUF_FLAGS_CLOEXEC};
 	long page = sysconf(_SC_PAGESIZE);
 	int dev, memfd, ret;
 
@@ -84,7 +84,7 @@ int hal_dmabuf_alloc(size_t size, const char *owner)
 int hal_dmabuf_sync(int fd, int start)
 {
 	struct dma_buf_sync sync = {
-		.flags = (start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) | DMA_BUF_SYNC_READ,
+	    .flags = (start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) | DMA_BUF_SYNC_READ,
 	};
 
 	return hal_ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync);

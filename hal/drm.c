@@ -19,7 +19,7 @@
 #include "hal_priv.h"
 #include "visid/log.h"
 
-#define MAX_CARDS 16
+#define MAX_CARDS	16
 #define FLIP_TIMEOUT_MS 1000
 
 struct drm_fb {
@@ -36,7 +36,7 @@ struct drm_screen {
 	drmModeModeInfo mode;
 	drmModeCrtcPtr saved;
 	struct drm_fb fbs[2];
-	int front;		/* the buffer being scanned out */
+	int front; /* the buffer being scanned out */
 	int flip_pending;
 	int atomic;
 	uint32_t mode_blob;
@@ -185,12 +185,12 @@ static int pick_card(struct drm_screen *s, const char *card)
 
 static int create_fb(struct drm_screen *s, struct drm_fb *fb)
 {
-	uint32_t handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
+	uint32_t handles[4] = {0}, pitches[4] = {0}, offsets[4] = {0};
 	uint64_t offset;
 	int ret;
 
-	ret = drmModeCreateDumbBuffer(s->fd, s->mode.hdisplay, s->mode.vdisplay, 32, 0,
-				      &fb->handle, &fb->pitch, &fb->size);
+	ret = drmModeCreateDumbBuffer(s->fd, s->mode.hdisplay, s->mode.vdisplay, 32, 0, &fb->handle,
+				      &fb->pitch, &fb->size);
 	if (ret) {
 		visid_err("drm screen %s: cannot create a %ux%u dumb buffer: %s", s->path,
 			  s->mode.hdisplay, s->mode.vdisplay, strerror(-ret));
@@ -198,8 +198,8 @@ static int create_fb(struct drm_screen *s, struct drm_fb *fb)
 	}
 	handles[0] = fb->handle;
 	pitches[0] = fb->pitch;
-	ret = drmModeAddFB2(s->fd, s->mode.hdisplay, s->mode.vdisplay, DRM_FORMAT_XRGB8888,
-			    handles, pitches, offsets, &fb->fb_id, 0);
+	ret = drmModeAddFB2(s->fd, s->mode.hdisplay, s->mode.vdisplay, DRM_FORMAT_XRGB8888, handles,
+			    pitches, offsets, &fb->fb_id, 0);
 	if (ret) {
 		ret = -errno;
 		visid_err("drm screen %s: cannot add an XRGB8888 framebuffer: %s", s->path,
@@ -290,7 +290,7 @@ static uint32_t primary_plane(int fd, uint32_t crtc_id)
 
 		if (plane && plane->possible_crtcs & (1u << index) &&
 		    property_value(fd, plane->plane_id, DRM_MODE_OBJECT_PLANE, "type") ==
-			    DRM_PLANE_TYPE_PRIMARY)
+			DRM_PLANE_TYPE_PRIMARY)
 			found = plane->plane_id;
 		drmModeFreePlane(plane);
 	}
@@ -315,11 +315,16 @@ static int atomic_plane(drmModeAtomicReqPtr req, struct drm_screen *s, uint32_t 
 		const char *name;
 		uint64_t value;
 	} props[] = {
-		{ "FB_ID", fb_id },		{ "CRTC_ID", s->crtc_id },
-		{ "SRC_X", 0 },			{ "SRC_Y", 0 },
-		{ "SRC_W", (uint64_t)w << 16 }, { "SRC_H", (uint64_t)h << 16 },
-		{ "CRTC_X", 0 },		{ "CRTC_Y", 0 },
-		{ "CRTC_W", w },		{ "CRTC_H", h },
+	    {"FB_ID", fb_id},
+	    {"CRTC_ID", s->crtc_id},
+	    {"SRC_X", 0},
+	    {"SRC_Y", 0},
+	    {"SRC_W", (uint64_t)w << 16},
+	    {"SRC_H", (uint64_t)h << 16},
+	    {"CRTC_X", 0},
+	    {"CRTC_Y", 0},
+	    {"CRTC_W", w},
+	    {"CRTC_H", h},
 	};
 
 	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]) && !ret; i++)
@@ -360,8 +365,8 @@ static int atomic_flip(struct drm_screen *s, uint32_t fb_id)
 	if (!req)
 		return -ENOMEM;
 	ret = add_property(req, s->fd, s->plane_id, DRM_MODE_OBJECT_PLANE, "FB_ID", fb_id);
-	if (!ret && drmModeAtomicCommit(s->fd, req,
-					DRM_MODE_PAGE_FLIP_EVENT | DRM_MODE_ATOMIC_NONBLOCK, s))
+	if (!ret &&
+	    drmModeAtomicCommit(s->fd, req, DRM_MODE_PAGE_FLIP_EVENT | DRM_MODE_ATOMIC_NONBLOCK, s))
 		ret = -errno;
 	drmModeAtomicFree(req);
 	return ret;
@@ -401,8 +406,8 @@ static void flip_done(int fd, unsigned frame, unsigned sec, unsigned usec, void 
 	s->flip_pending = 0;
 }
 
-static void flip_done_crtc(int fd, unsigned frame, unsigned sec, unsigned usec,
-			   unsigned crtc_id, void *data)
+static void flip_done_crtc(int fd, unsigned frame, unsigned sec, unsigned usec, unsigned crtc_id,
+			   void *data)
 {
 	flip_done(fd, frame, sec, usec, data);
 }
@@ -410,13 +415,13 @@ static void flip_done_crtc(int fd, unsigned frame, unsigned sec, unsigned usec,
 static int wait_flip(struct drm_screen *s)
 {
 	drmEventContext ctx = {
-		.version = 3,
-		.page_flip_handler = flip_done,
-		.page_flip_handler2 = flip_done_crtc,
+	    .version = 3,
+	    .page_flip_handler = flip_done,
+	    .page_flip_handler2 = flip_done_crtc,
 	};
 
 	while (s->flip_pending) {
-		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
 		int ret = poll(&pfd, 1, FLIP_TIMEOUT_MS);
 
 		if (ret < 0 && errno == EINTR)
@@ -442,7 +447,7 @@ static int drm_canvas(struct visid_screen *scr, struct visid_image *canvas)
 {
 	struct drm_screen *s = scr->priv;
 	struct drm_fb *back = &s->fbs[!s->front];
-	int ret = wait_flip(s);	/* the back buffer was on screen until the flip ended */
+	int ret = wait_flip(s); /* the back buffer was on screen until the flip ended */
 
 	if (ret)
 		return ret;
@@ -520,7 +525,7 @@ static void drm_info(const struct visid_screen *scr, struct visid_screen_info *i
 	info->atomic = s->atomic;
 }
 
-static const struct screen_ops drm_ops = { drm_canvas, drm_present, drm_close, drm_info };
+static const struct screen_ops drm_ops = {drm_canvas, drm_present, drm_close, drm_info};
 
 int screen_drm_open(struct visid_screen *scr, const char *card)
 {
@@ -535,7 +540,8 @@ int screen_drm_open(struct visid_screen *scr, const char *card)
 		goto out_free_screen;
 	if (!drmIsMaster(s->fd)) {
 		visid_err("drm screen %s: not DRM master: another program (a compositor or X) "
-			  "drives the display", s->path);
+			  "drives the display",
+			  s->path);
 		ret = -EBUSY;
 		goto out_close_card;
 	}

@@ -19,7 +19,7 @@ struct visid_overlay {
 	FT_Library library;
 	FT_Face face;
 	int px;			/* size the face is set to, to skip redundant resizes */
-	struct visid_image rgb;	/* scratch for converting a frame before scaling */
+	struct visid_image rgb; /* scratch for converting a frame before scaling */
 };
 
 /* ---- pixels ----------------------------------------------------------- */
@@ -61,7 +61,7 @@ static void put_pixel(struct visid_image *c, int x, int y, uint32_t rgb)
 static void blend_pixel(struct visid_image *c, int x, int y, uint32_t rgb, int alpha)
 {
 	uint8_t *p = c->data + (size_t)y * c->stride + (size_t)x * bytes_per_pixel(c->format);
-	int src[3] = { (rgb >> 16) & 0xff, (rgb >> 8) & 0xff, rgb & 0xff };
+	int src[3] = {(rgb >> 16) & 0xff, (rgb >> 8) & 0xff, rgb & 0xff};
 	int order[3];
 
 	if (c->format == VISID_FMT_RGB24)
@@ -108,8 +108,7 @@ void visid_draw_fill(struct visid_image *canvas, int x, int y, int w, int h, uin
 			put_pixel(canvas, i, j, rgb);
 }
 
-static void shade(struct visid_image *canvas, int x, int y, int w, int h, uint32_t rgb,
-		  int alpha)
+static void shade(struct visid_image *canvas, int x, int y, int w, int h, uint32_t rgb, int alpha)
 {
 	if (!clip(canvas, &x, &y, &w, &h))
 		return;
@@ -175,8 +174,10 @@ static void scale_rgb24(struct visid_image *canvas, const struct visid_image *sr
 			uint32_t rgb = 0;
 
 			for (int k = 0; k < 3; k++) {
-				long long top = r0[3 * x0 + k] * (65536LL - fx) + r0[3 * x1 + k] * fx;
-				long long bot = r1[3 * x0 + k] * (65536LL - fx) + r1[3 * x1 + k] * fx;
+				long long top =
+				    r0[3 * x0 + k] * (65536LL - fx) + r0[3 * x1 + k] * fx;
+				long long bot =
+				    r1[3 * x0 + k] * (65536LL - fx) + r1[3 * x1 + k] * fx;
 				long long v = (top * (65536 - fy) + bot * fy + (1LL << 31)) >> 32;
 
 				rgb = rgb << 8 | (uint32_t)v;
@@ -207,8 +208,8 @@ static int draw_scaled(struct visid_image *canvas, const struct visid_image *src
 		visid_image_free(scratch);
 		ret = visid_image_to_rgb24(src, scratch);
 		if (ret) {
-			visid_err("overlay: cannot convert a %dx%d %s image to RGB: %s",
-				  src->width, src->height, visid_pixel_format_name(src->format),
+			visid_err("overlay: cannot convert a %dx%d %s image to RGB: %s", src->width,
+				  src->height, visid_pixel_format_name(src->format),
 				  strerror(-ret));
 			return ret;
 		}
@@ -218,10 +219,10 @@ static int draw_scaled(struct visid_image *canvas, const struct visid_image *src
 	return 0;
 }
 
-int visid_draw_image(struct visid_image *canvas, const struct visid_image *src, int x, int y,
-		     int w, int h)
+int visid_draw_image(struct visid_image *canvas, const struct visid_image *src, int x, int y, int w,
+		     int h)
 {
-	struct visid_image scratch = { 0 };
+	struct visid_image scratch = {0};
 	int ret = draw_scaled(canvas, src, x, y, w, h, &scratch);
 
 	visid_image_free(&scratch);
@@ -289,7 +290,7 @@ static int layout_text(struct visid_overlay *ov, struct visid_image *canvas, int
 		       const char *utf8, uint32_t rgb)
 {
 	FT_UInt previous = 0;
-	long pen = 0;		/* 26.6 fixed point */
+	long pen = 0; /* 26.6 fixed point */
 
 	while (*utf8) {
 		FT_UInt glyph = FT_Get_Char_Index(ov->face, next_codepoint(&utf8));
@@ -337,16 +338,15 @@ int visid_draw_text(struct visid_overlay *ov, struct visid_image *canvas, int x,
 	return layout_text(ov, canvas, x, y, utf8, rgb);
 }
 
-int visid_text_extent(struct visid_overlay *ov, const char *utf8, int px, int *width,
-		      int *height)
+int visid_text_extent(struct visid_overlay *ov, const char *utf8, int px, int *width, int *height)
 {
 	int ret = set_size(ov, px);
 
 	if (ret)
 		return ret;
 	*width = layout_text(ov, NULL, 0, 0, utf8 ? utf8 : "", 0);
-	*height = (int)((ov->face->size->metrics.ascender - ov->face->size->metrics.descender +
-			 63) >> 6);
+	*height =
+	    (int)((ov->face->size->metrics.ascender - ov->face->size->metrics.descender + 63) >> 6);
 	return 0;
 }
 
@@ -427,8 +427,10 @@ static void draw_faces(struct visid_overlay *ov, struct visid_image *canvas,
 	for (int i = 0; i < scene->n_faces; i++) {
 		const struct visid_overlay_face *f = &scene->faces[i];
 		uint32_t color = f->color ? f->color : 0x30e030;
-		int x0 = p->x + (int)(f->box[0] * p->scale), y0 = p->y + (int)(f->box[1] * p->scale);
-		int x1 = p->x + (int)(f->box[2] * p->scale), y1 = p->y + (int)(f->box[3] * p->scale);
+		int x0 = p->x + (int)(f->box[0] * p->scale),
+		    y0 = p->y + (int)(f->box[1] * p->scale);
+		int x1 = p->x + (int)(f->box[2] * p->scale),
+		    y1 = p->y + (int)(f->box[3] * p->scale);
 
 		visid_draw_rect(canvas, x0, y0, x1 - x0, y1 - y0, thickness, color);
 		if (f->label && *f->label && !set_size(ov, px))

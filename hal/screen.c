@@ -13,9 +13,9 @@
 #include "hal_priv.h"
 #include "visid/log.h"
 
-#define DEFAULT_WIDTH 1280
+#define DEFAULT_WIDTH  1280
 #define DEFAULT_HEIGHT 720
-#define MAX_SIDE 8192
+#define MAX_SIDE       8192
 
 struct png_screen {
 	char *dir;
@@ -54,7 +54,7 @@ static int png_canvas(struct visid_screen *scr, struct visid_image *canvas)
 static int png_present(struct visid_screen *scr)
 {
 	struct png_screen *s = scr->priv;
-	struct visid_image rgb = { 0 };
+	struct visid_image rgb = {0};
 	char path[PATH_MAX];
 	int every = scr->opt.every > 0 ? scr->opt.every : 1;
 	int ret;
@@ -91,7 +91,7 @@ static void png_info(const struct visid_screen *scr, struct visid_screen_info *i
 	snprintf(info->device, sizeof(info->device), "%s", s->dir);
 }
 
-static const struct screen_ops png_ops = { png_canvas, png_present, png_close, png_info };
+static const struct screen_ops png_ops = {png_canvas, png_present, png_close, png_info};
 
 int screen_png_open(struct visid_screen *scr, const char *dir)
 {

@@ -43,7 +43,7 @@ static void frame_init(struct visid_frame *frame, const struct visid_image *img)
 {
 	memset(frame, 0, sizeof(*frame));
 	frame->image = *img;
-	frame->image.owned = NULL;	/* the source keeps ownership */
+	frame->image.owned = NULL; /* the source keeps ownership */
 	frame->dmabuf_fd[0] = -1;
 	frame->dmabuf_fd[1] = -1;
 	frame->timestamp_ns = hal_now_ns();
@@ -76,7 +76,7 @@ static void image_close(struct visid_source *src)
 	free(s);
 }
 
-static const struct source_ops image_ops = { image_next, image_close };
+static const struct source_ops image_ops = {image_next, image_close};
 
 int source_image_open(struct visid_source *src, const char *path)
 {
@@ -107,7 +107,7 @@ struct dir_source {
 
 static int has_image_suffix(const char *name)
 {
-	static const char *const suffixes[] = { ".jpg", ".jpeg", ".png", ".pgm" };
+	static const char *const suffixes[] = {".jpg", ".jpeg", ".png", ".pgm"};
 	size_t len = strlen(name);
 
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
@@ -193,8 +193,7 @@ static int dir_next(struct visid_source *src, struct visid_frame *frame, int tim
 		visid_warn("directory source: skipping %s: %s", file, strerror(-ret));
 		failed++;
 	}
-	visid_err("directory source %s: none of its %d image files decodes", src->name,
-		  s->n_files);
+	visid_err("directory source %s: none of its %d image files decodes", src->name, s->n_files);
 	return -EIO;
 }
 
@@ -209,7 +208,7 @@ static void dir_close(struct visid_source *src)
 	free(s);
 }
 
-static const struct source_ops dir_ops = { dir_next, dir_close };
+static const struct source_ops dir_ops = {dir_next, dir_close};
 
 int source_dir_open(struct visid_source *src, const char *path)
 {
@@ -244,10 +243,10 @@ static const struct {
 	const char *prefix;
 	enum visid_source_kind kind;
 } spec_prefixes[] = {
-	{ "image:", VISID_SOURCE_IMAGE },
-	{ "dir:", VISID_SOURCE_DIR },
-	{ "y4m:", VISID_SOURCE_Y4M },
-	{ "v4l2:", VISID_SOURCE_V4L2 },
+    {"image:", VISID_SOURCE_IMAGE},
+    {"dir:", VISID_SOURCE_DIR},
+    {"y4m:", VISID_SOURCE_Y4M},
+    {"v4l2:", VISID_SOURCE_V4L2},
 };
 
 static int classify_path(const char *path, enum visid_source_kind *kind)

@@ -12,17 +12,17 @@
 #include "hal_priv.h"
 #include "visid/log.h"
 
-#define Y4M_MAGIC "YUV4MPEG2"
+#define Y4M_MAGIC    "YUV4MPEG2"
 #define Y4M_MAX_LINE 1024
 #define Y4M_MAX_SIDE 16384
 
 struct y4m_source {
 	FILE *file;
-	long data_start;	/* offset of the first FRAME, where a loop starts again */
+	long data_start; /* offset of the first FRAME, where a loop starts again */
 	int width, height;
 	int fps_num, fps_den;
-	size_t y_size, c_size;	/* bytes of the luma plane and of one chroma plane */
-	uint8_t *planar;	/* one frame as read: Y, U, V */
+	size_t y_size, c_size; /* bytes of the luma plane and of one chroma plane */
+	uint8_t *planar;       /* one frame as read: Y, U, V */
 	uint8_t *nv12;
 	int frame_index;
 	struct visid_image img;
@@ -75,7 +75,7 @@ static int parse_ratio(const char *s, int *num, int *den)
 
 static int is_420(const char *chroma)
 {
-	static const char *const names[] = { "420", "420jpeg", "420paldv", "420mpeg2" };
+	static const char *const names[] = {"420", "420jpeg", "420paldv", "420mpeg2"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(chroma, names[i]))
@@ -104,11 +104,12 @@ static int parse_tag(struct y4m_source *s, const char *path, const char *tag)
 		if (is_420(value))
 			return 0;
 		visid_err("y4m source %s: chroma 'C%s' is not supported, only 4:2:0 "
-			  "(420, 420jpeg, 420paldv, 420mpeg2)", path, value);
+			  "(420, 420jpeg, 420paldv, 420mpeg2)",
+			  path, value);
 		return -ENOTSUP;
-	case 'I':	/* interlacing: fields are read as one frame */
-	case 'A':	/* pixel aspect */
-	case 'X':	/* application data */
+	case 'I': /* interlacing: fields are read as one frame */
+	case 'A': /* pixel aspect */
+	case 'X': /* application data */
 		return 0;
 	default:
 		visid_err("y4m source %s: unknown header tag '%s'", path, tag);
@@ -225,7 +226,7 @@ static void y4m_close(struct visid_source *src)
 	free(s);
 }
 
-static const struct source_ops y4m_ops = { y4m_next, y4m_close };
+static const struct source_ops y4m_ops = {y4m_next, y4m_close};
 
 int source_y4m_open(struct visid_source *src, const char *path)
 {
@@ -247,8 +248,8 @@ int source_y4m_open(struct visid_source *src, const char *path)
 	ret = alloc_frames(s);
 	if (ret)
 		goto out_free_frames;
-	visid_info("y4m source %s: %dx%d 4:2:0 at %d/%d fps", path, s->width, s->height,
-		   s->fps_num, s->fps_den);
+	visid_info("y4m source %s: %dx%d 4:2:0 at %d/%d fps", path, s->width, s->height, s->fps_num,
+		   s->fps_den);
 	src->priv = s;
 	src->ops = &y4m_ops;
 	return 0;

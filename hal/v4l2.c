@@ -24,20 +24,20 @@
 #include "hal_priv.h"
 #include "visid/log.h"
 
-#define MAX_BUFFERS 16
-#define MAX_PLANES 2
-#define MIN_BUFFERS 3
-#define DEFAULT_BUFFERS 4
-#define DEFAULT_STALL_MS 2000
+#define MAX_BUFFERS	      16
+#define MAX_PLANES	      2
+#define MIN_BUFFERS	      3
+#define DEFAULT_BUFFERS	      4
+#define DEFAULT_STALL_MS      2000
 #define DEFAULT_REOPEN_MAX_MS 5000
-#define FIRST_BACKOFF_MS 100
-#define NS_PER_MS 1000000ull
+#define FIRST_BACKOFF_MS      100
+#define NS_PER_MS	      1000000ull
 
 struct cam_buffer {
 	void *map[MAX_PLANES];
 	size_t length[MAX_PLANES];
-	int dmabuf[MAX_PLANES];		/* exported or imported; -1 when none */
-	int owns_dmabuf[MAX_PLANES];	/* close it on teardown */
+	int dmabuf[MAX_PLANES];	     /* exported or imported; -1 when none */
+	int owns_dmabuf[MAX_PLANES]; /* close it on teardown */
 	int queued;
 };
 
@@ -55,14 +55,14 @@ struct visid_v4l2 {
 	enum v4l2_memory memory;
 	struct cam_buffer bufs[MAX_BUFFERS];
 	int n_buffers;
-	int held;			/* buffer given with the last frame, -1 if none */
+	int held; /* buffer given with the last frame, -1 if none */
 	int streaming;
-	int gone;			/* the device vanished; reopen at retry_ns */
+	int gone; /* the device vanished; reopen at retry_ns */
 	uint64_t last_frame_ns;
 	uint64_t retry_ns;
 	int backoff_ms;
 	struct v4lconvert_data *convert;
-	struct visid_image rgb;		/* MJPEG frames decoded */
+	struct visid_image rgb; /* MJPEG frames decoded */
 	struct visid_v4l2_stats stats;
 };
 
@@ -86,7 +86,7 @@ static const char *fourcc_str(uint32_t fourcc, char buf[5])
 
 static int device_offers(struct visid_v4l2 *cam, uint32_t fourcc)
 {
-	struct v4l2_fmtdesc desc = { .type = buf_type(cam) };
+	struct v4l2_fmtdesc desc = {.type = buf_type(cam)};
 
 	for (desc.index = 0; !hal_ioctl(cam->fd, VIDIOC_ENUM_FMT, &desc); desc.index++)
 		if (desc.pixelformat == fourcc)
@@ -102,12 +102,12 @@ static float interval_fps(const struct v4l2_fract *f)
 /* Highest rate at a size; 0 when the driver does not say. */
 static float max_fps_at(int fd, uint32_t fourcc, uint32_t w, uint32_t h)
 {
-	struct v4l2_frmivalenum ival = { .pixel_format = fourcc, .width = w, .height = h };
+	struct v4l2_frmivalenum ival = {.pixel_format = fourcc, .width = w, .height = h};
 	float best = 0;
 
 	for (ival.index = 0; !hal_ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &ival); ival.index++) {
-		float fps = interval_fps(ival.type == V4L2_FRMIVAL_TYPE_DISCRETE ?
-						 &ival.discrete : &ival.stepwise.min);
+		float fps = interval_fps(
+		    ival.type == V4L2_FRMIVAL_TYPE_DISCRETE ? &ival.discrete : &ival.stepwise.min);
 
 		if (fps > best)
 			best = fps;
@@ -124,7 +124,7 @@ static float max_fps_at(int fd, uint32_t fourcc, uint32_t w, uint32_t h)
  */
 static int size_listed(int fd, uint32_t fourcc, uint32_t w, uint32_t h, float *fps)
 {
-	struct v4l2_frmsizeenum size = { .pixel_format = fourcc };
+	struct v4l2_frmsizeenum size = {.pixel_format = fourcc};
 
 	*fps = 0;
 	for (size.index = 0; !hal_ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &size); size.index++) {
@@ -156,8 +156,8 @@ struct format_choice {
  */
 static int choose_format(struct visid_v4l2 *cam, uint32_t *fourcc)
 {
-	uint32_t order[4] = { 0 }, fps_want = cam->opt.fps > 0 ? cam->opt.fps : 30;
-	struct format_choice best = { 0 }, mjpeg = { 0 };
+	uint32_t order[4] = {0}, fps_want = cam->opt.fps > 0 ? cam->opt.fps : 30;
+	struct format_choice best = {0}, mjpeg = {0};
 	char s[5];
 	int n = 0;
 
@@ -188,7 +188,7 @@ static int choose_format(struct visid_v4l2 *cam, uint32_t *fourcc)
 			return 0;
 		}
 		if (fps > best.fps)
-			best = (struct format_choice){ order[i], fps };
+			best = (struct format_choice){order[i], fps};
 	}
 	if (device_offers(cam, V4L2_PIX_FMT_MJPEG) &&
 	    size_listed(cam->fd, V4L2_PIX_FMT_MJPEG, cam->width, cam->height, &mjpeg.fps) &&
@@ -200,8 +200,7 @@ static int choose_format(struct visid_v4l2 *cam, uint32_t *fourcc)
 	}
 	if (best.fourcc) {
 		visid_warn("v4l2 %s: %s reaches only %.1f of %u fps at %dx%d", cam->path,
-			   fourcc_str(best.fourcc, s), best.fps, fps_want, cam->width,
-			   cam->height);
+			   fourcc_str(best.fourcc, s), best.fps, fps_want, cam->width, cam->height);
 		*fourcc = best.fourcc;
 		return 0;
 	}
@@ -264,8 +263,8 @@ static int accept_format(struct visid_v4l2 *cam, const struct v4l2_format *fmt, 
 		cam->sizeimage[0] = fmt->fmt.pix.sizeimage;
 	}
 	if (got != want) {
-		visid_err("v4l2 %s: asked for %s, the driver set %s", cam->path, fourcc_str(want, a),
-			  fourcc_str(got, b));
+		visid_err("v4l2 %s: asked for %s, the driver set %s", cam->path,
+			  fourcc_str(want, a), fourcc_str(got, b));
 		return -ENOTSUP;
 	}
 	if (cam->mem_planes < 1 || cam->mem_planes > MAX_PLANES ||
@@ -280,13 +279,13 @@ static int accept_format(struct visid_v4l2 *cam, const struct v4l2_format *fmt, 
 
 static void set_rate(struct visid_v4l2 *cam)
 {
-	struct v4l2_streamparm parm = { .type = buf_type(cam) };
+	struct v4l2_streamparm parm = {.type = buf_type(cam)};
 	int fps = cam->opt.fps > 0 ? cam->opt.fps : 30;
 
 	if (hal_ioctl(cam->fd, VIDIOC_G_PARM, &parm) ||
 	    !(parm.parm.capture.capability & V4L2_CAP_TIMEPERFRAME))
 		return;
-	parm.parm.capture.timeperframe = (struct v4l2_fract){ 1, fps };
+	parm.parm.capture.timeperframe = (struct v4l2_fract){1, fps};
 	if (hal_ioctl(cam->fd, VIDIOC_S_PARM, &parm))
 		visid_dbg("v4l2 %s: the rate cannot be set to %d fps", cam->path, fps);
 }
@@ -344,7 +343,7 @@ static void init_buffers(struct visid_v4l2 *cam)
 
 static void free_buffers(struct visid_v4l2 *cam)
 {
-	struct v4l2_requestbuffers req = { .type = buf_type(cam), .memory = cam->memory };
+	struct v4l2_requestbuffers req = {.type = buf_type(cam), .memory = cam->memory};
 
 	for (int i = 0; i < cam->n_buffers; i++)
 		for (int p = 0; p < MAX_PLANES; p++) {
@@ -364,7 +363,9 @@ static void free_buffers(struct visid_v4l2 *cam)
 static int request_buffers(struct visid_v4l2 *cam, int count)
 {
 	struct v4l2_requestbuffers req = {
-		.count = count, .type = buf_type(cam), .memory = cam->memory,
+	    .count = count,
+	    .type = buf_type(cam),
+	    .memory = cam->memory,
 	};
 	int ret = hal_ioctl(cam->fd, VIDIOC_REQBUFS, &req);
 
@@ -388,7 +389,10 @@ static int request_buffers(struct visid_v4l2 *cam, int count)
 static int export_plane(struct visid_v4l2 *cam, int index, int plane)
 {
 	struct v4l2_exportbuffer exp = {
-		.type = buf_type(cam), .index = index, .plane = plane, .flags = O_CLOEXEC | O_RDWR,
+	    .type = buf_type(cam),
+	    .index = index,
+	    .plane = plane,
+	    .flags = O_CLOEXEC | O_RDWR,
 	};
 	int ret = hal_ioctl(cam->fd, VIDIOC_EXPBUF, &exp);
 
@@ -403,7 +407,9 @@ static int map_mmap_buffer(struct visid_v4l2 *cam, int index, int *exported)
 {
 	struct v4l2_plane planes[VIDEO_MAX_PLANES];
 	struct v4l2_buffer buf = {
-		.type = buf_type(cam), .memory = V4L2_MEMORY_MMAP, .index = index,
+	    .type = buf_type(cam),
+	    .memory = V4L2_MEMORY_MMAP,
+	    .index = index,
 	};
 	struct cam_buffer *b = &cam->bufs[index];
 	int ret;
@@ -421,8 +427,8 @@ static int map_mmap_buffer(struct visid_v4l2 *cam, int index, int *exported)
 		off_t offset = cam->mplane ? planes[p].m.mem_offset : buf.m.offset;
 
 		b->length[p] = cam->mplane ? planes[p].length : buf.length;
-		b->map[p] = mmap(NULL, b->length[p], PROT_READ | PROT_WRITE, MAP_SHARED, cam->fd,
-				 offset);
+		b->map[p] =
+		    mmap(NULL, b->length[p], PROT_READ | PROT_WRITE, MAP_SHARED, cam->fd, offset);
 		if (b->map[p] == MAP_FAILED) {
 			ret = -errno;
 			visid_err("v4l2 %s: cannot map buffer %d plane %d: %s", cam->path, index, p,
@@ -448,8 +454,8 @@ static int map_import_buffer(struct visid_v4l2 *cam, int index)
 
 	for (int p = 0; p < cam->mem_planes; p++) {
 		int given = cam->opt.dmabuf_fds && index < cam->opt.n_dmabuf_fds;
-		int fd = given ? cam->opt.dmabuf_fds[index] : hal_dmabuf_alloc(cam->sizeimage[p],
-									       cam->path);
+		int fd = given ? cam->opt.dmabuf_fds[index]
+			       : hal_dmabuf_alloc(cam->sizeimage[p], cam->path);
 		int size;
 
 		if (fd < 0)
@@ -458,8 +464,9 @@ static int map_import_buffer(struct visid_v4l2 *cam, int index)
 		b->owns_dmabuf[p] = !given;
 		size = dmabuf_size(fd);
 		if (size < (int)cam->sizeimage[p]) {
-			visid_err("v4l2 %s: dmabuf %d for buffer %d holds %d bytes, a frame needs %u",
-				  cam->path, fd, index, size, cam->sizeimage[p]);
+			visid_err(
+			    "v4l2 %s: dmabuf %d for buffer %d holds %d bytes, a frame needs %u",
+			    cam->path, fd, index, size, cam->sizeimage[p]);
 			return -EINVAL;
 		}
 		b->length[p] = cam->sizeimage[p];
@@ -485,8 +492,9 @@ static int setup_buffers(struct visid_v4l2 *cam)
 	cam->memory = cam->opt.io == VISID_V4L2_IO_DMABUF ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
 	if (cam->memory == V4L2_MEMORY_DMABUF) {
 		if (cam->opt.dmabuf_fds && cam->mem_planes > 1) {
-			visid_err("v4l2 %s: caller dmabufs hold one plane, %d-plane formats need more",
-				  cam->path, cam->mem_planes);
+			visid_err(
+			    "v4l2 %s: caller dmabufs hold one plane, %d-plane formats need more",
+			    cam->path, cam->mem_planes);
 			return -EINVAL;
 		}
 		if (cam->opt.dmabuf_fds)
@@ -496,8 +504,8 @@ static int setup_buffers(struct visid_v4l2 *cam)
 	if (ret)
 		return ret;
 	for (int i = 0; i < cam->n_buffers; i++) {
-		ret = cam->memory == V4L2_MEMORY_MMAP ? map_mmap_buffer(cam, i, &exported) :
-							map_import_buffer(cam, i);
+		ret = cam->memory == V4L2_MEMORY_MMAP ? map_mmap_buffer(cam, i, &exported)
+						      : map_import_buffer(cam, i);
 		if (ret)
 			return ret;
 	}
@@ -513,7 +521,7 @@ static int setup_buffers(struct visid_v4l2 *cam)
 static int queue_buffer(struct visid_v4l2 *cam, int index)
 {
 	struct v4l2_plane planes[VIDEO_MAX_PLANES];
-	struct v4l2_buffer buf = { .type = buf_type(cam), .memory = cam->memory, .index = index };
+	struct v4l2_buffer buf = {.type = buf_type(cam), .memory = cam->memory, .index = index};
 	struct cam_buffer *b = &cam->bufs[index];
 	int ret;
 
@@ -701,8 +709,8 @@ static uint64_t buffer_time_ns(const struct v4l2_buffer *buf)
 
 static int decode_mjpeg(struct visid_v4l2 *cam, const uint8_t *jpeg, size_t len)
 {
-	struct v4l2_format src = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
-	struct v4l2_format dst = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_format src = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+	struct v4l2_format dst = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
 	int ret;
 
 	src.fmt.pix.width = dst.fmt.pix.width = cam->width;
@@ -727,8 +735,8 @@ static int fill_frame(struct visid_v4l2 *cam, const struct v4l2_buffer *buf,
 {
 	struct cam_buffer *b = &cam->bufs[buf->index];
 	struct visid_image *img = &frame->image;
-	uint8_t *data[MAX_PLANES] = { 0 };
-	uint32_t offset[MAX_PLANES] = { 0 };
+	uint8_t *data[MAX_PLANES] = {0};
+	uint32_t offset[MAX_PLANES] = {0};
 
 	memset(frame, 0, sizeof(*frame));
 	for (int p = 0; p < cam->mem_planes; p++) {
@@ -779,7 +787,7 @@ static int fill_frame(struct visid_v4l2 *cam, const struct v4l2_buffer *buf,
 static int dequeue(struct visid_v4l2 *cam, struct visid_frame *frame)
 {
 	struct v4l2_plane planes[VIDEO_MAX_PLANES];
-	struct v4l2_buffer buf = { .type = buf_type(cam), .memory = cam->memory };
+	struct v4l2_buffer buf = {.type = buf_type(cam), .memory = cam->memory};
 	int ret;
 
 	if (cam->mplane) {
@@ -794,8 +802,7 @@ static int dequeue(struct visid_v4l2 *cam, struct visid_frame *frame)
 		return -EINVAL;
 	cam->bufs[buf.index].queued = 0;
 	cam->last_frame_ns = hal_now_ns();
-	if (buf.flags & V4L2_BUF_FLAG_ERROR ||
-	    fill_frame(cam, &buf, planes, frame)) {
+	if (buf.flags & V4L2_BUF_FLAG_ERROR || fill_frame(cam, &buf, planes, frame)) {
 		cam->stats.dropped++;
 		ret = queue_buffer(cam, buf.index);
 		return ret ? ret : -EAGAIN;
@@ -858,8 +865,8 @@ static void check_watchdog(struct visid_v4l2 *cam, uint64_t now)
 	if (cam->gone)
 		try_reopen(cam);
 	else
-		restart_stream(cam, cam->streaming ? "no frame within the stall limit" :
-						     "the stream stopped");
+		restart_stream(cam, cam->streaming ? "no frame within the stall limit"
+						   : "the stream stopped");
 }
 
 static int handle_error(struct visid_v4l2 *cam, int ret)
@@ -889,7 +896,7 @@ static int cam_next(struct visid_v4l2 *cam, struct visid_frame *frame, int timeo
 	if (ret)
 		handle_error(cam, ret);
 	for (;;) {
-		struct pollfd pfd = { .fd = cam->fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = cam->fd, .events = POLLIN};
 
 		now = hal_now_ns();
 		check_watchdog(cam, now);
@@ -910,7 +917,7 @@ static int cam_next(struct visid_v4l2 *cam, struct visid_frame *frame, int timeo
 			return -EAGAIN;
 		if (cam->gone || !cam->streaming) {
 			int ms = wait_ms(cam, now, deadline);
-			struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+			struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 			while (nanosleep(&ts, &ts) && errno == EINTR)
 				;
@@ -940,7 +947,7 @@ static void v4l2_close(struct visid_source *src)
 	free(cam);
 }
 
-static const struct source_ops v4l2_ops = { v4l2_next, v4l2_close };
+static const struct source_ops v4l2_ops = {v4l2_next, v4l2_close};
 
 int source_v4l2_open(struct visid_source *src, const char *path)
 {

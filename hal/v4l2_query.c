@@ -17,7 +17,7 @@
 #include "hal_priv.h"
 #include "visid/log.h"
 
-#define MAX_SIZES 64
+#define MAX_SIZES    64
 #define MAX_CONTROLS 256
 
 static int node_number(const char *name)
@@ -84,12 +84,12 @@ int visid_v4l2_list(char (*paths)[64], int max)
 
 static float best_fps(int fd, uint32_t fourcc, uint32_t w, uint32_t h)
 {
-	struct v4l2_frmivalenum ival = { .pixel_format = fourcc, .width = w, .height = h };
+	struct v4l2_frmivalenum ival = {.pixel_format = fourcc, .width = w, .height = h};
 	float best = 0;
 
 	for (ival.index = 0; !hal_ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &ival); ival.index++) {
-		const struct v4l2_fract *f = ival.type == V4L2_FRMIVAL_TYPE_DISCRETE ?
-						     &ival.discrete : &ival.stepwise.min;
+		const struct v4l2_fract *f =
+		    ival.type == V4L2_FRMIVAL_TYPE_DISCRETE ? &ival.discrete : &ival.stepwise.min;
 		float fps = f->numerator ? (float)f->denominator / f->numerator : 0;
 
 		if (fps > best)
@@ -115,7 +115,7 @@ static void add_size(struct visid_v4l2_format *f, int fd, uint32_t w, uint32_t h
 /* Discrete sizes as listed; a stepwise range as its two ends. */
 static int query_sizes(int fd, struct visid_v4l2_format *f)
 {
-	struct v4l2_frmsizeenum size = { .pixel_format = f->fourcc };
+	struct v4l2_frmsizeenum size = {.pixel_format = f->fourcc};
 
 	f->sizes = calloc(MAX_SIZES, sizeof(*f->sizes));
 	if (!f->sizes)
@@ -134,7 +134,7 @@ static int query_sizes(int fd, struct visid_v4l2_format *f)
 
 static int query_formats(int fd, uint32_t type, struct visid_v4l2_info *info)
 {
-	struct v4l2_fmtdesc desc = { .type = type };
+	struct v4l2_fmtdesc desc = {.type = type};
 	int ret;
 
 	for (desc.index = 0; !hal_ioctl(fd, VIDIOC_ENUM_FMT, &desc); desc.index++) {
@@ -160,9 +160,11 @@ static int query_formats(int fd, uint32_t type, struct visid_v4l2_info *info)
 
 static int control_value(int fd, const struct v4l2_query_ext_ctrl *q, int64_t *value)
 {
-	struct v4l2_ext_control ctrl = { .id = q->id };
+	struct v4l2_ext_control ctrl = {.id = q->id};
 	struct v4l2_ext_controls ctrls = {
-		.which = V4L2_CTRL_WHICH_CUR_VAL, .count = 1, .controls = &ctrl,
+	    .which = V4L2_CTRL_WHICH_CUR_VAL,
+	    .count = 1,
+	    .controls = &ctrl,
 	};
 	int ret = hal_ioctl(fd, VIDIOC_G_EXT_CTRLS, &ctrls);
 
@@ -191,7 +193,7 @@ static int readable(const struct v4l2_query_ext_ctrl *q)
 static int for_each_control(int fd, int (*fn)(const struct v4l2_query_ext_ctrl *, void *),
 			    void *data)
 {
-	struct v4l2_query_ext_ctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
+	struct v4l2_query_ext_ctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
 	int ret;
 
 	while (!hal_ioctl(fd, VIDIOC_QUERY_EXT_CTRL, &q)) {
@@ -232,7 +234,7 @@ static int add_control(const struct v4l2_query_ext_ctrl *q, void *data)
 
 int visid_v4l2_query(const char *path, struct visid_v4l2_info *info)
 {
-	struct control_list list = { .info = info };
+	struct control_list list = {.info = info};
 	struct v4l2_capability cap;
 	int fd, ret;
 
@@ -252,12 +254,14 @@ int visid_v4l2_query(const char *path, struct visid_v4l2_info *info)
 	snprintf(info->driver, sizeof(info->driver), "%s", (const char *)cap.driver);
 	snprintf(info->card, sizeof(info->card), "%s", (const char *)cap.card);
 	snprintf(info->bus, sizeof(info->bus), "%s", (const char *)cap.bus_info);
-	info->capabilities = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps :
-								      cap.capabilities;
+	info->capabilities =
+	    cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps : cap.capabilities;
 	info->multiplanar = !(info->capabilities & V4L2_CAP_VIDEO_CAPTURE) &&
 			    (info->capabilities & V4L2_CAP_VIDEO_CAPTURE_MPLANE);
-	ret = query_formats(fd, info->multiplanar ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE :
-						    V4L2_BUF_TYPE_VIDEO_CAPTURE, info);
+	ret = query_formats(fd,
+			    info->multiplanar ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
+					      : V4L2_BUF_TYPE_VIDEO_CAPTURE,
+			    info);
 	if (ret)
 		goto out_free_info;
 	info->controls = calloc(MAX_CONTROLS, sizeof(*info->controls));
@@ -307,7 +311,7 @@ static int match_name(const struct v4l2_query_ext_ctrl *q, void *data)
 
 int visid_v4l2_find_control(struct visid_v4l2 *cam, const char *name, uint32_t *id)
 {
-	struct control_search search = { .name = name };
+	struct control_search search = {.name = name};
 	int fd = hal_v4l2_fd(cam);
 
 	if (fd < 0)
@@ -320,10 +324,12 @@ int visid_v4l2_find_control(struct visid_v4l2 *cam, const char *name, uint32_t *
 
 int visid_v4l2_set_control(struct visid_v4l2 *cam, uint32_t id, int64_t value)
 {
-	struct v4l2_query_ext_ctrl q = { .id = id };
-	struct v4l2_ext_control ctrl = { .id = id };
+	struct v4l2_query_ext_ctrl q = {.id = id};
+	struct v4l2_ext_control ctrl = {.id = id};
 	struct v4l2_ext_controls ctrls = {
-		.which = V4L2_CTRL_WHICH_CUR_VAL, .count = 1, .controls = &ctrl,
+	    .which = V4L2_CTRL_WHICH_CUR_VAL,
+	    .count = 1,
+	    .controls = &ctrl,
 	};
 	int fd = hal_v4l2_fd(cam), ret;
 
@@ -341,8 +347,8 @@ int visid_v4l2_set_control(struct visid_v4l2 *cam, uint32_t id, int64_t value)
 		ret = hal_ioctl(fd, VIDIOC_S_EXT_CTRLS, &ctrls);
 	}
 	if (ret)
-		visid_err("v4l2 %s: cannot set control '%s' (0x%x) to %lld: %s",
-			  hal_v4l2_path(cam), ret == -EINVAL && !q.name[0] ? "?" : q.name, id,
-			  (long long)value, strerror(-ret));
+		visid_err("v4l2 %s: cannot set control '%s' (0x%x) to %lld: %s", hal_v4l2_path(cam),
+			  ret == -EINVAL && !q.name[0] ? "?" : q.name, id, (long long)value,
+			  strerror(-ret));
 	return ret;
 }

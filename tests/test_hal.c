@@ -15,8 +15,8 @@
 #include "visid/hal.h"
 #include "visid/log.h"
 
-#define DIR_PHOTOS "data/faces/identity/deepface/angelina_jolie"
-#define Y4M_PHOTO "data/faces/identity/face_recognition/alex_lacamoire/img1.jpg"
+#define DIR_PHOTOS   "data/faces/identity/deepface/angelina_jolie"
+#define Y4M_PHOTO    "data/faces/identity/face_recognition/alex_lacamoire/img1.jpg"
 #define AVATAR_PHOTO "data/faces/identity/face_recognition/barack_obama/obama_small.jpg"
 
 static char last_error[240];
@@ -97,7 +97,7 @@ static void test_dir_source_sorted_and_loops(void)
 	char dir[512], first_name[256], first_path[800];
 	struct visid_source_options opt;
 	struct visid_source *src;
-	struct visid_image first = { 0 };
+	struct visid_image first = {0};
 	struct visid_frame frame;
 	int n, ret, given = 0;
 
@@ -160,7 +160,7 @@ static void test_image_source_repeats(void)
 	VT_CHECK(visid_source_kind(src) == VISID_SOURCE_IMAGE, "kind %d", visid_source_kind(src));
 	while (visid_source_next(src, &frame, 0) == 0) {
 		VT_CHECK(frame.image.width == 320 && frame.image.height == 240 &&
-				 frame.image.format == VISID_FMT_RGB24,
+			     frame.image.format == VISID_FMT_RGB24,
 			 "frame is %dx%d %.160s, expected 320x240 RGB24", frame.image.width,
 			 frame.image.height, visid_pixel_format_name(frame.image.format));
 		VT_CHECK(frame.dmabuf_fd[0] == -1, "a file frame claims dmabuf %d",
@@ -197,12 +197,12 @@ static void test_camera_errors_name_the_device(void)
 	last_error[0] = 0;
 	ret = visid_source_open("v4l2:/dev/video-visid-none", NULL, &src);
 	VT_CHECK(ret == -ENOENT && !src && strstr(last_error, "/dev/video-visid-none") &&
-			 strstr(last_error, strerror(ENOENT)),
+		     strstr(last_error, strerror(ENOENT)),
 		 "missing camera gave %d, '%.160s'", ret, last_error);
 	last_error[0] = 0;
 	ret = visid_source_open("/dev/null", NULL, &src);
 	VT_CHECK(ret < 0 && !src && strstr(last_error, "/dev/null") &&
-			 strstr(last_error, "not a V4L2 device"),
+		     strstr(last_error, "not a V4L2 device"),
 		 "/dev/null as a camera gave %d, '%.160s'", ret, last_error);
 }
 
@@ -257,7 +257,7 @@ static int write_file(const char *path, const void *a, size_t alen, const void *
 
 struct y4m_case {
 	struct visid_image photo;
-	uint8_t *planes;	/* Y, U, V of the photo */
+	uint8_t *planes; /* Y, U, V of the photo */
 	size_t y_size, c_size;
 };
 
@@ -272,8 +272,7 @@ static int y4m_case_init(struct y4m_case *c)
 	c->planes = malloc(c->y_size + 2 * c->c_size);
 	if (!c->planes)
 		return -ENOMEM;
-	rgb_to_i420(&c->photo, c->planes, c->planes + c->y_size,
-		    c->planes + c->y_size + c->c_size);
+	rgb_to_i420(&c->photo, c->planes, c->planes + c->y_size, c->planes + c->y_size + c->c_size);
 	return 0;
 }
 
@@ -284,8 +283,8 @@ static void y4m_case_free(struct y4m_case *c)
 }
 
 /* Writes header + frames copies of the photo; cut drops bytes from the end. */
-static int write_y4m(const struct y4m_case *c, const char *path, const char *header,
-		     int frames, size_t cut)
+static int write_y4m(const struct y4m_case *c, const char *path, const char *header, int frames,
+		     size_t cut)
 {
 	size_t frame_bytes = c->y_size + 2 * c->c_size, total;
 	size_t hlen = strlen(header);
@@ -340,11 +339,11 @@ static double mean_abs_diff(const struct visid_image *a, const struct visid_imag
 
 static void test_y4m_gives_nv12_of_the_photo(void)
 {
-	struct y4m_case c = { 0 };
+	struct y4m_case c = {0};
 	struct visid_source_options opt;
 	struct visid_source *src;
 	struct visid_frame frame;
-	struct visid_image back = { 0 };
+	struct visid_image back = {0};
 	char path[600], header[128];
 	int ret, frames = 0;
 
@@ -353,8 +352,9 @@ static void test_y4m_gives_nv12_of_the_photo(void)
 	if (ret)
 		goto out_free_case;
 	snprintf(path, sizeof(path), "%s/photo.y4m", visid_test_tmpdir());
-	snprintf(header, sizeof(header), "YUV4MPEG2 W%d H%d F30:1 Ip A1:1 C420jpeg XYSCSS=420JPEG\n",
-		 c.photo.width, c.photo.height);
+	snprintf(header, sizeof(header),
+		 "YUV4MPEG2 W%d H%d F30:1 Ip A1:1 C420jpeg XYSCSS=420JPEG\n", c.photo.width,
+		 c.photo.height);
 	VT_CHECK(write_y4m(&c, path, header, 3, 0) == 0, "cannot write %.160s", path);
 
 	ret = visid_source_open(path, NULL, &src);
@@ -364,8 +364,8 @@ static void test_y4m_gives_nv12_of_the_photo(void)
 	VT_CHECK(visid_source_kind(src) == VISID_SOURCE_Y4M, "kind %d", visid_source_kind(src));
 	while ((ret = visid_source_next(src, &frame, 0)) == 0) {
 		VT_CHECK(frame.image.format == VISID_FMT_NV12 &&
-				 frame.image.width == c.photo.width &&
-				 frame.image.height == c.photo.height,
+			     frame.image.width == c.photo.width &&
+			     frame.image.height == c.photo.height,
 			 "frame %d is %dx%d %.160s, expected %dx%d NV12", frames, frame.image.width,
 			 frame.image.height, visid_pixel_format_name(frame.image.format),
 			 c.photo.width, c.photo.height);
@@ -411,19 +411,19 @@ static void test_y4m_bad_headers_rejected(void)
 		const char *says;
 		int at_open;
 	} cases[] = {
-		{ "YUV4MPEG W%d H%d C420\n", 1, 0, "not a YUV4MPEG2", 1 },
-		{ "YUV4MPEG2 W%d H%d C422\n", 1, 0, "only 4:2:0", 1 },
-		{ "YUV4MPEG2 W%d H%d C444\n", 1, 0, "only 4:2:0", 1 },
-		{ "YUV4MPEG2 W%d H%d Cmono\n", 1, 0, "only 4:2:0", 1 },
-		{ "YUV4MPEG2 W0 H%d\n", 1, 0, "bad header value", 1 },
-		{ "YUV4MPEG2 W-%d H%d\n", 1, 0, "bad header value", 1 },
-		{ "YUV4MPEG2 W%d\n", 1, 0, "lacks the height", 1 },
-		{ "YUV4MPEG2 W99999 H%d\n", 1, 0, "bad header value", 1 },
-		{ "YUV4MPEG2 W%d H%d F30\n", 1, 0, "bad header value", 1 },
-		{ "YUV4MPEG2 W%d H%d Q7\n", 1, 0, "unknown header tag", 1 },
-		{ "YUV4MPEG2 W%d H%d C420\n", 1, 1000, "cut short", 0 },
+	    {"YUV4MPEG W%d H%d C420\n", 1, 0, "not a YUV4MPEG2", 1},
+	    {"YUV4MPEG2 W%d H%d C422\n", 1, 0, "only 4:2:0", 1},
+	    {"YUV4MPEG2 W%d H%d C444\n", 1, 0, "only 4:2:0", 1},
+	    {"YUV4MPEG2 W%d H%d Cmono\n", 1, 0, "only 4:2:0", 1},
+	    {"YUV4MPEG2 W0 H%d\n", 1, 0, "bad header value", 1},
+	    {"YUV4MPEG2 W-%d H%d\n", 1, 0, "bad header value", 1},
+	    {"YUV4MPEG2 W%d\n", 1, 0, "lacks the height", 1},
+	    {"YUV4MPEG2 W99999 H%d\n", 1, 0, "bad header value", 1},
+	    {"YUV4MPEG2 W%d H%d F30\n", 1, 0, "bad header value", 1},
+	    {"YUV4MPEG2 W%d H%d Q7\n", 1, 0, "unknown header tag", 1},
+	    {"YUV4MPEG2 W%d H%d C420\n", 1, 1000, "cut short", 0},
 	};
-	struct y4m_case c = { 0 };
+	struct y4m_case c = {0};
 	const char *dir = visid_test_tmpdir();
 	int ret = y4m_case_init(&c);
 
@@ -441,8 +441,8 @@ static void test_y4m_bad_headers_rejected(void)
 		last_error[0] = 0;
 		r = visid_source_open(path, NULL, &src);
 		if (cases[i].at_open) {
-			VT_CHECK(r < 0 && !src, "header '%.*s' was accepted", (int)strlen(header) - 1,
-				 header);
+			VT_CHECK(r < 0 && !src, "header '%.*s' was accepted",
+				 (int)strlen(header) - 1, header);
 		} else {
 			VT_CHECK(r == 0, "header '%.160s' refused: %d", header, r);
 			if (!r)
@@ -451,8 +451,8 @@ static void test_y4m_bad_headers_rejected(void)
 			visid_source_close(src);
 		}
 		VT_CHECK(strstr(last_error, cases[i].says) && strstr(last_error, path),
-			 "case %zu: error '%.160s' does not say '%.160s' and name the file", i, last_error,
-			 cases[i].says);
+			 "case %zu: error '%.160s' does not say '%.160s' and name the file", i,
+			 last_error, cases[i].says);
 	}
 	y4m_case_free(&c);
 }
@@ -461,7 +461,7 @@ static void test_y4m_bad_headers_rejected(void)
 
 static void test_draw_image_one_to_one_is_exact(void)
 {
-	struct visid_image photo = { 0 }, canvas = { 0 }, back = { 0 };
+	struct visid_image photo = {0}, canvas = {0}, back = {0};
 	int ret = load_shared(AVATAR_PHOTO, &photo);
 
 	VT_CHECK(ret == 0, "cannot decode %.160s", AVATAR_PHOTO);
@@ -498,7 +498,7 @@ static void test_draw_image_one_to_one_is_exact(void)
 static void test_text_extent_and_ink(void)
 {
 	struct visid_overlay *ov, *missing;
-	struct visid_image canvas = { 0 };
+	struct visid_image canvas = {0};
 	int w16, h16, w32, h32, ret, inside = 0, outside = 0, adv;
 
 	ret = visid_overlay_create(NULL, &ov);
@@ -521,8 +521,8 @@ static void test_text_extent_and_ink(void)
 			inside += lit && in;
 			outside += lit && !in;
 		}
-	VT_CHECK(inside > 100 && outside == 0, "text ink: %d pixels in its box, %d outside",
-		 inside, outside);
+	VT_CHECK(inside > 100 && outside == 0, "text ink: %d pixels in its box, %d outside", inside,
+		 outside);
 
 	last_error[0] = 0;
 	ret = visid_overlay_create("/nonexistent/font.ttf", &missing);
@@ -534,8 +534,8 @@ static void test_text_extent_and_ink(void)
 }
 
 /* Counts pixels whose colour is within tol of rgb in a region of an RGB24 image. */
-static int count_color(const struct visid_image *img, int x0, int y0, int x1, int y1,
-		       uint32_t rgb, int tol)
+static int count_color(const struct visid_image *img, int x0, int y0, int x1, int y1, uint32_t rgb,
+		       int tol)
 {
 	int n = 0;
 
@@ -549,10 +549,10 @@ static int count_color(const struct visid_image *img, int x0, int y0, int x1, in
 
 static void test_png_screen_shows_the_scene(void)
 {
-	struct visid_image frame = { 0 }, avatar = { 0 }, canvas, back = { 0 };
-	struct visid_screen_options opt = { .width = 640, .height = 360, .every = 2 };
-	struct visid_overlay_face face = { { 200, 150, 400, 400 }, 0xff0000, "Zoë" };
-	struct visid_overlay_scene scene = { &frame, &face, 1, &avatar, "Hello, Zoë" };
+	struct visid_image frame = {0}, avatar = {0}, canvas, back = {0};
+	struct visid_screen_options opt = {.width = 640, .height = 360, .every = 2};
+	struct visid_overlay_face face = {{200, 150, 400, 400}, 0xff0000, "Zoë"};
+	struct visid_overlay_scene scene = {&frame, &face, 1, &avatar, "Hello, Zoë"};
 	struct visid_screen *scr;
 	struct visid_overlay *ov;
 	char dir[400], path[600];
@@ -576,7 +576,8 @@ static void test_png_screen_shows_the_scene(void)
 		visid_screen_canvas(scr, &canvas);
 		ret = visid_overlay_draw(ov, &scene, &canvas);
 		VT_CHECK(ret == 0, "overlay draw failed: %d", ret);
-		VT_CHECK(visid_screen_present(scr) == 0, "present %d failed (%.160s)", i, last_error);
+		VT_CHECK(visid_screen_present(scr) == 0, "present %d failed (%.160s)", i,
+			 last_error);
 	}
 	VT_CHECK(visid_screen_presented(scr) == 3, "presented %llu",
 		 (unsigned long long)visid_screen_presented(scr));

@@ -18,7 +18,7 @@
 #include "visid/hal.h"
 #include "visid/log.h"
 
-static const char *const virtual_drivers[] = { "virtio_gpu", "bochs-drm", "vkms" };
+static const char *const virtual_drivers[] = {"virtio_gpu", "bochs-drm", "vkms"};
 
 static char card[64];
 static char skip_reason[160];
@@ -91,8 +91,8 @@ static int preferred_mode(int fd, const char *connector, drmModeModeInfo *mode)
 
 		if (!c)
 			continue;
-		snprintf(name, sizeof(name), "%s-%u", drmModeGetConnectorTypeName(c->connector_type),
-			 c->connector_type_id);
+		snprintf(name, sizeof(name), "%s-%u",
+			 drmModeGetConnectorTypeName(c->connector_type), c->connector_type_id);
 		for (int m = 0; !strcmp(name, connector) && m < c->count_modes; m++)
 			if (c->modes[m].type & DRM_MODE_TYPE_PREFERRED) {
 				*mode = c->modes[m];
@@ -132,12 +132,12 @@ static double seconds_since(const struct timespec *t0)
 /* Presents frames, each a different grey, and checks each flip changed the scanout. */
 static void flip_frames(int legacy, int count)
 {
-	struct visid_screen_options opt = { .legacy_kms = legacy };
+	struct visid_screen_options opt = {.legacy_kms = legacy};
 	struct visid_screen_info info;
 	struct visid_screen *scr;
 	struct visid_image canvas;
 	struct timespec t0;
-	drmModeModeInfo mode = { 0 };
+	drmModeModeInfo mode = {0};
 	uint32_t before, previous = 0;
 	int observer, ret, changed = 0;
 	char spec[80];
@@ -146,7 +146,7 @@ static void flip_frames(int legacy, int count)
 	VT_CHECK(observer >= 0, "cannot open %s: %s", card, strerror(errno));
 	if (observer < 0)
 		return;
-	drmDropMaster(observer);	/* the first opener becomes master; the screen must be */
+	drmDropMaster(observer); /* the first opener becomes master; the screen must be */
 	before = scanned_fb(observer);
 	snprintf(spec, sizeof(spec), "drm:%s", card);
 	ret = visid_screen_open(spec, &opt, &scr);
@@ -154,10 +154,10 @@ static void flip_frames(int legacy, int count)
 	if (ret)
 		goto out_close_observer;
 	visid_screen_get_info(scr, &info);
-	VT_CHECK(info.atomic == !legacy, "%s commits, asked for %s", info.atomic ? "atomic" :
-		 "legacy", legacy ? "legacy" : "atomic");
-	VT_CHECK(preferred_mode(observer, info.connector, &mode) &&
-			 mode.hdisplay == info.width && mode.vdisplay == info.height,
+	VT_CHECK(info.atomic == !legacy, "%s commits, asked for %s",
+		 info.atomic ? "atomic" : "legacy", legacy ? "legacy" : "atomic");
+	VT_CHECK(preferred_mode(observer, info.connector, &mode) && mode.hdisplay == info.width &&
+		     mode.vdisplay == info.height,
 		 "screen %dx%d on %s is not the preferred mode %ux%u", info.width, info.height,
 		 info.connector, mode.hdisplay, mode.vdisplay);
 
@@ -214,8 +214,7 @@ static void test_auto_pick_finds_the_card(void)
 	if (ret)
 		return;
 	visid_screen_get_info(scr, &info);
-	VT_CHECK(visid_screen_kind(scr) == VISID_SCREEN_DRM && info.width > 0 &&
-			 info.connector[0],
+	VT_CHECK(visid_screen_kind(scr) == VISID_SCREEN_DRM && info.width > 0 && info.connector[0],
 		 "kind %d, %dx%d on '%s'", visid_screen_kind(scr), info.width, info.height,
 		 info.connector);
 	visid_screen_close(scr);

@@ -91,26 +91,27 @@ static void test_probe_matches_the_library(void)
 	n_cams = visid_v4l2_list(paths, 16);
 	VT_CHECK(cJSON_GetArraySize(cams) == n_cams, "probe lists %d cameras, the library %d",
 		 cJSON_GetArraySize(cams), n_cams);
-	cJSON_ArrayForEach(item, cams) {
+	cJSON_ArrayForEach(item, cams)
+	{
 		VT_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(item, "formats")) > 0,
 			 "camera %s lists no formats",
 			 cJSON_GetStringValue(cJSON_GetObjectItem(item, "path")));
 	}
-	cJSON_ArrayForEach(item, disps)
-		n_cards_with_connectors +=
-			cJSON_GetArraySize(cJSON_GetObjectItem(item, "connectors")) > 0;
+	cJSON_ArrayForEach(item, disps) n_cards_with_connectors +=
+	    cJSON_GetArraySize(cJSON_GetObjectItem(item, "connectors")) > 0;
 	VT_CHECK(n_cards_with_connectors == visid_drm_list(paths, 16),
 		 "probe lists %d cards with connectors, the library %d", n_cards_with_connectors,
 		 visid_drm_list(paths, 16));
 
-	cJSON_ArrayForEach(item, gpus) {
+	cJSON_ArrayForEach(item, gpus)
+	{
 		cJSON *ext = cJSON_GetObjectItem(item, "extensions");
 		const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(item, "zero_copy"));
-		const char *want =
-			has_true(ext, "VK_EXT_external_memory_dma_buf") &&
-					has_true(ext, "VK_KHR_external_memory_fd") ? "dma-buf" :
-			has_true(ext, "VK_EXT_external_memory_host")	     ? "host pointer" :
-									       "copy";
+		const char *want = has_true(ext, "VK_EXT_external_memory_dma_buf") &&
+					   has_true(ext, "VK_KHR_external_memory_fd")
+				       ? "dma-buf"
+				   : has_true(ext, "VK_EXT_external_memory_host") ? "host pointer"
+										  : "copy";
 
 		VT_CHECK(path && !strncmp(path, want, strlen(want)),
 			 "%.80s: zero-copy path '%.80s', its extensions allow '%s'",

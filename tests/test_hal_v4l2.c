@@ -22,9 +22,9 @@
 #include "visid/hal.h"
 #include "visid/log.h"
 
-#define WIDTH 640
-#define HEIGHT 360
-#define PAD 64			/* extra bytes asked for per row, so stride != width x bpp */
+#define WIDTH		 640
+#define HEIGHT		 360
+#define PAD		 64 /* extra bytes asked for per row, so stride != width x bpp */
 #define FRAME_TIMEOUT_MS 5000
 
 static char single_path[64], multi_path[64];
@@ -54,7 +54,8 @@ static const char *v4l2_skip(void)
 	if (!single_path[0] || !multi_path[0]) {
 		snprintf(skip_reason, sizeof(skip_reason),
 			 "%d capture device(s) but not vivid single- and multi-planar "
-			 "(modprobe vivid n_devs=2 multiplanar=1,2)", n);
+			 "(modprobe vivid n_devs=2 multiplanar=1,2)",
+			 n);
 		return skip_reason;
 	}
 	return NULL;
@@ -90,10 +91,10 @@ static void base_options(struct visid_source_options *opt, uint32_t fourcc, int 
 static int bars_wrong(const struct visid_image *frame, char *why, size_t len)
 {
 	static const uint8_t bars[8][3] = {
-		{ 191, 191, 191 }, { 191, 191, 0 }, { 0, 191, 191 }, { 0, 191, 0 },
-		{ 191, 0, 191 }, { 191, 0, 0 }, { 0, 0, 191 }, { 0, 0, 0 },
+	    {191, 191, 191}, {191, 191, 0}, {0, 191, 191}, {0, 191, 0},
+	    {191, 0, 191},   {191, 0, 0},   {0, 0, 191},   {0, 0, 0},
 	};
-	struct visid_image rgb = { 0 };
+	struct visid_image rgb = {0};
 	int ret = visid_image_to_rgb24(frame, &rgb);
 
 	if (ret) {
@@ -130,7 +131,7 @@ static void capture_and_check(const char *path, uint32_t fourcc, int bytesperlin
 	struct visid_v4l2_stats st;
 	struct visid_source *src;
 	struct visid_frame frame;
-	char why[160], name[5] = { 0 };
+	char why[160], name[5] = {0};
 	int ret, frames = 0;
 
 	memcpy(name, &fourcc, 4);
@@ -162,8 +163,8 @@ static void capture_and_check(const char *path, uint32_t fourcc, int bytesperlin
 	}
 	if (frames)
 		VT_CHECK(!bars_wrong(&frame.image, why, sizeof(why)), "%s %s: %s", path, name, why);
-	printf("\n    %s %s %dx%d stride %d: %d frames, colour bars checked", path, name,
-	       st.width, st.height, st.bytesperline, frames);
+	printf("\n    %s %s %dx%d stride %d: %d frames, colour bars checked", path, name, st.width,
+	       st.height, st.bytesperline, frames);
 	visid_source_close(src);
 }
 
@@ -201,8 +202,7 @@ static void test_negotiation_prefers_raw_nv12(void)
 	if (open_camera(single_path, &opt, &src))
 		return;
 	visid_v4l2_get_stats(visid_source_camera(src), &st);
-	VT_CHECK(st.fourcc == V4L2_PIX_FMT_YUYV, "YUYV preferred, chose %.4s",
-		 (char *)&st.fourcc);
+	VT_CHECK(st.fourcc == V4L2_PIX_FMT_YUYV, "YUYV preferred, chose %.4s", (char *)&st.fourcc);
 	visid_source_close(src);
 
 	/* vivid has no MJPEG: asking for it exactly must fail, naming the device. */
@@ -234,8 +234,8 @@ static void test_query_lists_formats_and_controls(void)
 	VT_CHECK(yuyv && nv12, "%s formats: YUYV %d, NV12 %d of %d", single_path, yuyv, nv12,
 		 info.n_formats);
 	VT_CHECK(size_ok, "%s does not list YUYV %dx%d at >= 30 fps", single_path, WIDTH, HEIGHT);
-	VT_CHECK(disconnect && info.n_controls > 10, "%d controls, Disconnect %s",
-		 info.n_controls, disconnect ? "found" : "missing");
+	VT_CHECK(disconnect && info.n_controls > 10, "%d controls, Disconnect %s", info.n_controls,
+		 disconnect ? "found" : "missing");
 	VT_CHECK(!info.multiplanar && !strcmp(info.driver, "vivid"), "driver %s, multiplanar %d",
 		 info.driver, info.multiplanar);
 	visid_v4l2_info_free(&info);
@@ -264,7 +264,7 @@ static void test_expbuf_aliases_the_frame(void)
 	if (ret || frame.dmabuf_fd[0] < 0)
 		goto out_close;
 	VT_CHECK(frame.dmabuf_fd[1] == frame.dmabuf_fd[0] &&
-			 frame.dmabuf_offset[1] == (uint32_t)(frame.image.stride * HEIGHT),
+		     frame.dmabuf_offset[1] == (uint32_t)(frame.image.stride * HEIGHT),
 		 "NV12 chroma at fd %d offset %u, expected fd %d offset %d", frame.dmabuf_fd[1],
 		 frame.dmabuf_offset[1], frame.dmabuf_fd[0], frame.image.stride * HEIGHT);
 	len = (size_t)frame.image.stride * HEIGHT * 3 / 2;
@@ -281,7 +281,7 @@ out_close:
 
 static int heap_alloc(size_t len)
 {
-	struct dma_heap_allocation_data data = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC };
+	struct dma_heap_allocation_data data = {.len = len, .fd_flags = O_RDWR | O_CLOEXEC};
 	int heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC), ret;
 
 	if (heap < 0)
@@ -372,7 +372,7 @@ static void test_stall_restarted_by_watchdog(void)
 	/* Every buffer dropped: the stream stalls, the watchdog restarts it. */
 	visid_v4l2_set_control(visid_source_camera(src), dropped_id, 100);
 	for (int i = 0; i < 16 && !ret; i++)
-		ret = visid_source_next(src, &frame, 100);	/* filled before the control */
+		ret = visid_source_next(src, &frame, 100); /* filled before the control */
 	ret = visid_source_next(src, &frame, 1000);
 	VT_CHECK(ret == -EAGAIN, "a stalled stream gave %d, expected -EAGAIN", ret);
 	visid_v4l2_get_stats(visid_source_camera(src), &st);

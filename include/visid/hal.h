@@ -16,50 +16,50 @@
 /* ---- frame sources ---------------------------------------------------- */
 
 enum visid_source_kind {
-	VISID_SOURCE_IMAGE,	/* one image file (JPEG, PNG, PGM), given once or repeated */
-	VISID_SOURCE_DIR,	/* the image files of a directory, in name order */
-	VISID_SOURCE_Y4M,	/* a YUV4MPEG2 stream, 4:2:0 only, as NV12 frames */
-	VISID_SOURCE_V4L2,	/* a V4L2 capture device */
+	VISID_SOURCE_IMAGE, /* one image file (JPEG, PNG, PGM), given once or repeated */
+	VISID_SOURCE_DIR,   /* the image files of a directory, in name order */
+	VISID_SOURCE_Y4M,   /* a YUV4MPEG2 stream, 4:2:0 only, as NV12 frames */
+	VISID_SOURCE_V4L2,  /* a V4L2 capture device */
 };
 
 enum visid_v4l2_io {
-	VISID_V4L2_IO_MMAP,	/* driver buffers mapped here, exported as dmabufs when possible */
-	VISID_V4L2_IO_DMABUF,	/* capture into dmabufs given by the caller or a dma-heap */
+	VISID_V4L2_IO_MMAP,   /* driver buffers mapped here, exported as dmabufs when possible */
+	VISID_V4L2_IO_DMABUF, /* capture into dmabufs given by the caller or a dma-heap */
 };
 
 struct visid_source_options {
-	int width, height;	/* camera: wanted size; 0 means 640x480 */
-	int fps;		/* camera: wanted rate; 0 means 30 */
-	int loop;		/* files: start again after the last frame */
-	int repeat;		/* image file: how many frames to give (0: 1, or forever with loop) */
+	int width, height; /* camera: wanted size; 0 means 640x480 */
+	int fps;	   /* camera: wanted rate; 0 means 30 */
+	int loop;	   /* files: start again after the last frame */
+	int repeat;	   /* image file: how many frames to give (0: 1, or forever with loop) */
 	/*
 	 * Camera: the raw format to prefer (VISID_FMT_YUYV or VISID_FMT_NV12),
 	 * or -1 to let visid pick. MJPEG is used (decoded to RGB24) only when no
 	 * raw format reaches the wanted rate at the wanted size.
 	 */
 	int format;
-	int buffers;		/* camera: buffers in the queue, at least 3; 0 means 4 */
+	int buffers; /* camera: buffers in the queue, at least 3; 0 means 4 */
 	enum visid_v4l2_io io;
-	const int *dmabuf_fds;	/* VISID_V4L2_IO_DMABUF: one fd per buffer (NULL: allocate) */
+	const int *dmabuf_fds; /* VISID_V4L2_IO_DMABUF: one fd per buffer (NULL: allocate) */
 	int n_dmabuf_fds;
-	int stall_ms;		/* camera: restart the stream after this long without a frame
-				 * (0 means 2000, -1 never) */
-	int reopen_max_ms;	/* camera: longest wait between reopen tries of a vanished device
-				 * (0 means 5000) */
-	uint32_t fourcc;	/* camera: this exact V4L2 pixel format (e.g. NV12M, MJPG), 0: choose */
-	int bytesperline;	/* camera: ask for rows this long (0: the driver's choice) */
+	int stall_ms;	   /* camera: restart the stream after this long without a frame
+			    * (0 means 2000, -1 never) */
+	int reopen_max_ms; /* camera: longest wait between reopen tries of a vanished device
+			    * (0 means 5000) */
+	uint32_t fourcc;   /* camera: this exact V4L2 pixel format (e.g. NV12M, MJPG), 0: choose */
+	int bytesperline;  /* camera: ask for rows this long (0: the driver's choice) */
 };
 
 /* Defaults for every field (format -1, the rest 0). */
 void visid_source_options_init(struct visid_source_options *opt);
 
 struct visid_frame {
-	struct visid_image image;	/* owned by the source, valid until the next call */
-	uint64_t sequence;		/* counts frames given, from 0 */
-	uint64_t timestamp_ns;		/* CLOCK_MONOTONIC when captured or read */
+	struct visid_image image; /* owned by the source, valid until the next call */
+	uint64_t sequence;	  /* counts frames given, from 0 */
+	uint64_t timestamp_ns;	  /* CLOCK_MONOTONIC when captured or read */
 	/* Camera buffers as dmabufs, -1 when there is none; owned by the source. */
-	int dmabuf_fd[2];		/* plane 0, and the chroma plane of NV12M */
-	uint32_t dmabuf_offset[2];	/* where the plane starts in that dmabuf */
+	int dmabuf_fd[2];	   /* plane 0, and chroma (NV12: same fd, at an offset) */
+	uint32_t dmabuf_offset[2]; /* where the plane starts in that dmabuf */
 };
 
 struct visid_source;
@@ -92,12 +92,12 @@ const char *visid_source_name(const struct visid_source *src);
 
 struct visid_v4l2_frame_size {
 	uint32_t width, height;
-	float max_fps;		/* highest rate the device lists for this size, 0 if unknown */
+	float max_fps; /* highest rate the device lists for this size, 0 if unknown */
 };
 
 struct visid_v4l2_format {
 	uint32_t fourcc;
-	char name[32];		/* the driver's description */
+	char name[32]; /* the driver's description */
 	int compressed;
 	int n_sizes;
 	struct visid_v4l2_frame_size *sizes;
@@ -106,7 +106,7 @@ struct visid_v4l2_format {
 struct visid_v4l2_control {
 	uint32_t id;
 	char name[32];
-	uint32_t type;		/* V4L2_CTRL_TYPE_* */
+	uint32_t type; /* V4L2_CTRL_TYPE_* */
 	int64_t minimum, maximum, step, default_value, value;
 };
 
@@ -115,8 +115,8 @@ struct visid_v4l2_info {
 	char driver[16];
 	char card[32];
 	char bus[32];
-	uint32_t capabilities;	/* device_caps */
-	int multiplanar;	/* capture through the multi-planar API */
+	uint32_t capabilities; /* device_caps */
+	int multiplanar;       /* capture through the multi-planar API */
 	int n_formats;
 	struct visid_v4l2_format *formats;
 	int n_controls;
@@ -133,17 +133,17 @@ int visid_v4l2_query(const char *path, struct visid_v4l2_info *info);
 void visid_v4l2_info_free(struct visid_v4l2_info *info);
 
 struct visid_v4l2_stats {
-	uint64_t frames;	/* frames given */
-	uint64_t dropped;	/* buffers the driver flagged as bad, or short */
-	unsigned restarts;	/* streams restarted after a stall or a queue error */
-	unsigned reopens;	/* device reopened after it vanished */
-	uint32_t fourcc;	/* negotiated pixel format (MJPEG when decoding) */
+	uint64_t frames;   /* frames given */
+	uint64_t dropped;  /* buffers the driver flagged as bad, or short */
+	unsigned restarts; /* streams restarted after a stall or a queue error */
+	unsigned reopens;  /* device reopened after it vanished */
+	uint32_t fourcc;   /* negotiated pixel format (MJPEG when decoding) */
 	int width, height;
-	int bytesperline;	/* as the driver set it */
+	int bytesperline; /* as the driver set it */
 	int multiplanar;
 	int n_buffers;
 	enum visid_v4l2_io io;
-	int exported;		/* buffers are available as dmabufs */
+	int exported; /* buffers are available as dmabufs */
 };
 
 struct visid_v4l2;
@@ -159,22 +159,22 @@ int visid_v4l2_find_control(struct visid_v4l2 *cam, const char *name, uint32_t *
 /* ---- screens ---------------------------------------------------------- */
 
 enum visid_screen_kind {
-	VISID_SCREEN_PNG,	/* headless: PNG snapshots into a directory */
-	VISID_SCREEN_DRM,	/* a DRM/KMS display */
+	VISID_SCREEN_PNG, /* headless: PNG snapshots into a directory */
+	VISID_SCREEN_DRM, /* a DRM/KMS display */
 };
 
 struct visid_screen_options {
-	int width, height;	/* headless size; 0 means 1280x720 (DRM uses the preferred mode) */
-	int every;		/* headless: write every Nth presented picture (0: every one) */
-	int legacy_kms;		/* DRM: SetCrtc and PageFlip even where atomic commits work */
+	int width, height; /* headless size; 0 means 1280x720 (DRM uses the preferred mode) */
+	int every;	   /* headless: write every Nth presented picture (0: every one) */
+	int legacy_kms;	   /* DRM: SetCrtc and PageFlip even where atomic commits work */
 };
 
 struct visid_screen_info {
-	char device[64];	/* the card or the snapshot directory */
-	char connector[32];	/* DRM: e.g. "HDMI-A-1" */
+	char device[64];    /* the card or the snapshot directory */
+	char connector[32]; /* DRM: e.g. "HDMI-A-1" */
 	int width, height;
-	int refresh_hz;		/* DRM: of the mode in use */
-	int atomic;		/* DRM: atomic commits, else the legacy ioctls */
+	int refresh_hz; /* DRM: of the mode in use */
+	int atomic;	/* DRM: atomic commits, else the legacy ioctls */
 };
 
 struct visid_screen;
@@ -215,17 +215,17 @@ int visid_drm_list(char (*paths)[64], int max);
 /* ---- composing the picture -------------------------------------------- */
 
 struct visid_overlay_face {
-	float box[4];		/* x0, y0, x1, y1 in frame pixels */
-	uint32_t color;		/* 0xRRGGBB */
-	const char *label;	/* drawn under the box, or NULL */
+	float box[4];	   /* x0, y0, x1, y1 in frame pixels */
+	uint32_t color;	   /* 0xRRGGBB */
+	const char *label; /* drawn under the box, or NULL */
 };
 
 struct visid_overlay_scene {
-	const struct visid_image *frame;	/* any format; scaled to fit, aspect kept */
+	const struct visid_image *frame; /* any format; scaled to fit, aspect kept */
 	const struct visid_overlay_face *faces;
 	int n_faces;
-	const struct visid_image *avatar;	/* any format, upper right; or NULL */
-	const char *text;	/* "Hello, NAME", "Looking for NAME"...; NULL for none */
+	const struct visid_image *avatar; /* any format, upper right; or NULL */
+	const char *text;		  /* "Hello, NAME", "Looking for NAME"...; NULL for none */
 };
 
 struct visid_overlay;
@@ -247,8 +247,8 @@ void visid_draw_fill(struct visid_image *canvas, int x, int y, int w, int h, uin
 void visid_draw_rect(struct visid_image *canvas, int x, int y, int w, int h, int thickness,
 		     uint32_t rgb);
 /* Scales src (any format) into the rectangle with bilinear filtering. */
-int visid_draw_image(struct visid_image *canvas, const struct visid_image *src, int x, int y,
-		     int w, int h);
+int visid_draw_image(struct visid_image *canvas, const struct visid_image *src, int x, int y, int w,
+		     int h);
 /*
  * Text with its baseline at y, pixel height px, blended over the canvas.
  * Returns the advance width in pixels, or -errno.
@@ -256,7 +256,6 @@ int visid_draw_image(struct visid_image *canvas, const struct visid_image *src, 
 int visid_draw_text(struct visid_overlay *ov, struct visid_image *canvas, int x, int y, int px,
 		    const char *utf8, uint32_t rgb);
 /* Width and height (ascent + descent) of the text at px without drawing it. */
-int visid_text_extent(struct visid_overlay *ov, const char *utf8, int px, int *width,
-		      int *height);
+int visid_text_extent(struct visid_overlay *ov, const char *utf8, int px, int *width, int *height);
 
 #endif

@@ -25,10 +25,10 @@
 #define MAX_DEVICES 32
 
 static const char *const vk_exts_used[] = {
-	VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
-	VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
-	VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME,
-	VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME,
+    VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
+    VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
+    VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME,
+    VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME,
 };
 
 static void fourcc_string(uint32_t fourcc, char out[5])
@@ -126,8 +126,10 @@ static cJSON *drm_connector_json(int fd, uint32_t id)
 		 c->connector_type_id);
 	cJSON_AddStringToObject(o, "name", name);
 	cJSON_AddNumberToObject(o, "id", c->connector_id);
-	cJSON_AddStringToObject(o, "status", c->connection == DRM_MODE_CONNECTED ? "connected" :
-				c->connection == DRM_MODE_DISCONNECTED ? "disconnected" : "unknown");
+	cJSON_AddStringToObject(o, "status",
+				c->connection == DRM_MODE_CONNECTED	 ? "connected"
+				: c->connection == DRM_MODE_DISCONNECTED ? "disconnected"
+									 : "unknown");
 	modes = cJSON_AddArrayToObject(o, "modes");
 	for (int m = 0; m < c->count_modes; m++) {
 		cJSON *mode = cJSON_CreateObject();
@@ -147,16 +149,16 @@ static cJSON *drm_connector_json(int fd, uint32_t id)
 static const char *plane_type(int fd, uint32_t plane_id)
 {
 	drmModeObjectPropertiesPtr props =
-		drmModeObjectGetProperties(fd, plane_id, DRM_MODE_OBJECT_PLANE);
+	    drmModeObjectGetProperties(fd, plane_id, DRM_MODE_OBJECT_PLANE);
 	const char *type = "?";
 
 	for (uint32_t i = 0; props && i < props->count_props; i++) {
 		drmModePropertyPtr p = drmModeGetProperty(fd, props->props[i]);
 
 		if (p && !strcmp(p->name, "type"))
-			type = props->prop_values[i] == DRM_PLANE_TYPE_PRIMARY ? "primary" :
-			       props->prop_values[i] == DRM_PLANE_TYPE_CURSOR	? "cursor" :
-										  "overlay";
+			type = props->prop_values[i] == DRM_PLANE_TYPE_PRIMARY	? "primary"
+			       : props->prop_values[i] == DRM_PLANE_TYPE_CURSOR ? "cursor"
+										: "overlay";
 		drmModeFreeProperty(p);
 	}
 	drmModeFreeObjectProperties(props);
@@ -298,22 +300,26 @@ static uint32_t timestamp_bits(VkPhysicalDevice phys)
 static cJSON *vk_device_json(VkPhysicalDevice phys)
 {
 	VkPhysicalDeviceDriverProperties driver = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES,
 	};
 	VkPhysicalDeviceSubgroupProperties subgroup = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, .pNext = &driver,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
+	    .pNext = &driver,
 	};
 	VkPhysicalDeviceProperties2 props = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &subgroup,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+	    .pNext = &subgroup,
 	};
 	VkPhysicalDeviceVulkan12Features f12 = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
 	};
 	VkPhysicalDeviceVulkan11Features f11 = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, .pNext = &f12,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+	    .pNext = &f12,
 	};
 	VkPhysicalDeviceFeatures2 feats = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+	    .pNext = &f11,
 	};
 	VkExtensionProperties *exts = NULL;
 	uint32_t n_exts = 0, api;
@@ -365,12 +371,13 @@ static cJSON *vk_device_json(VkPhysicalDevice phys)
 static cJSON *probe_vulkan(const char **error)
 {
 	VkApplicationInfo app = {
-		.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-		.pApplicationName = "visid-probe",
-		.apiVersion = VK_API_VERSION_1_2,
+	    .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+	    .pApplicationName = "visid-probe",
+	    .apiVersion = VK_API_VERSION_1_2,
 	};
 	VkInstanceCreateInfo info = {
-		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app,
+	    .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+	    .pApplicationInfo = &app,
 	};
 	VkPhysicalDevice devs[MAX_DEVICES];
 	uint32_t n = MAX_DEVICES;
@@ -418,24 +425,26 @@ static void print_cameras(const cJSON *list, int verbose)
 	const cJSON *dev, *f, *s, *c;
 
 	printf("Cameras (V4L2): %d\n", cJSON_GetArraySize(list));
-	cJSON_ArrayForEach(dev, list) {
+	cJSON_ArrayForEach(dev, list)
+	{
 		printf("  %s: %s (%s, %s)%s\n", str(dev, "path"), str(dev, "card"),
 		       str(dev, "driver"), str(dev, "bus"),
 		       yes(dev, "multiplanar") ? ", multi-planar" : "");
-		cJSON_ArrayForEach(f, cJSON_GetObjectItem(dev, "formats")) {
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(dev, "formats"))
+		{
 			printf("    %s %-28s", str(f, "fourcc"), str(f, "name"));
 			cJSON_ArrayForEach(s, cJSON_GetObjectItem(f, "sizes"))
-				printf(" %.0fx%.0f@%.0f", num(s, "width"), num(s, "height"),
-				       num(s, "max_fps"));
+			    printf(" %.0fx%.0f@%.0f", num(s, "width"), num(s, "height"),
+				   num(s, "max_fps"));
 			printf("\n");
 		}
-		printf("    controls: %d\n", cJSON_GetArraySize(cJSON_GetObjectItem(dev,
-									     "controls")));
+		printf("    controls: %d\n",
+		       cJSON_GetArraySize(cJSON_GetObjectItem(dev, "controls")));
 		if (!verbose)
 			continue;
 		cJSON_ArrayForEach(c, cJSON_GetObjectItem(dev, "controls"))
-			printf("      %-32s %.0f [%.0f..%.0f] default %.0f\n", str(c, "name"),
-			       num(c, "value"), num(c, "min"), num(c, "max"), num(c, "default"));
+		    printf("      %-32s %.0f [%.0f..%.0f] default %.0f\n", str(c, "name"),
+			   num(c, "value"), num(c, "min"), num(c, "max"), num(c, "default"));
 	}
 }
 
@@ -444,7 +453,8 @@ static void print_displays(const cJSON *list)
 	const cJSON *card, *conn, *mode, *plane;
 
 	printf("Displays (DRM): %d\n", cJSON_GetArraySize(list));
-	cJSON_ArrayForEach(card, list) {
+	cJSON_ArrayForEach(card, list)
+	{
 		printf("  %s: %s, %.0f CRTCs, %s%s%s%s\n", str(card, "path"), str(card, "driver"),
 		       num(card, "crtcs"), yes(card, "atomic") ? "atomic" : "legacy only",
 		       yes(card, "dumb_buffers") ? ", dumb buffers" : "",
@@ -452,17 +462,17 @@ static void print_displays(const cJSON *list)
 		       yes(card, "prime_export") ? ", PRIME export" : "");
 		if (str(card, "note")[0])
 			printf("    %s\n", str(card, "note"));
-		cJSON_ArrayForEach(conn, cJSON_GetObjectItem(card, "connectors")) {
+		cJSON_ArrayForEach(conn, cJSON_GetObjectItem(card, "connectors"))
+		{
 			printf("    %s: %s", str(conn, "name"), str(conn, "status"));
 			cJSON_ArrayForEach(mode, cJSON_GetObjectItem(conn, "modes"))
-				printf(" %s@%.0f%s", str(mode, "name"), num(mode, "refresh"),
-				       yes(mode, "preferred") ? "*" : "");
+			    printf(" %s@%.0f%s", str(mode, "name"), num(mode, "refresh"),
+				   yes(mode, "preferred") ? "*" : "");
 			printf("\n");
 		}
 		cJSON_ArrayForEach(plane, cJSON_GetObjectItem(card, "planes"))
-			printf("    plane %.0f: %s, %d formats\n", num(plane, "id"),
-			       str(plane, "type"),
-			       cJSON_GetArraySize(cJSON_GetObjectItem(plane, "formats")));
+		    printf("    plane %.0f: %s, %d formats\n", num(plane, "id"), str(plane, "type"),
+			   cJSON_GetArraySize(cJSON_GetObjectItem(plane, "formats")));
 	}
 }
 
@@ -472,12 +482,14 @@ static void print_gpus(const cJSON *list, const char *error)
 
 	printf("Vulkan devices: %d%s%s\n", cJSON_GetArraySize(list), error ? ": " : "",
 	       error ? error : "");
-	cJSON_ArrayForEach(dev, list) {
+	cJSON_ArrayForEach(dev, list)
+	{
 		printf("  %s (%s), Vulkan %s, driver %s %s\n", str(dev, "name"), str(dev, "type"),
 		       str(dev, "api"), str(dev, "driver"), str(dev, "driver_info"));
 		cJSON_ArrayForEach(item, cJSON_GetObjectItem(dev, "extensions"))
-			printf("    %-36s %s\n", item->string, cJSON_IsTrue(item) ? "yes" : "no");
-		cJSON_ArrayForEach(item, cJSON_GetObjectItem(dev, "features")) {
+		    printf("    %-36s %s\n", item->string, cJSON_IsTrue(item) ? "yes" : "no");
+		cJSON_ArrayForEach(item, cJSON_GetObjectItem(dev, "features"))
+		{
 			if (cJSON_IsBool(item))
 				printf("    %-36s %s\n", item->string,
 				       cJSON_IsTrue(item) ? "yes" : "no");
@@ -499,10 +511,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *vk_error = NULL;
 	int json = 0, verbose = 0, opt;
