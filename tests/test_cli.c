@@ -5,6 +5,9 @@
  * Runs the built binary ($VISID_BIN, default build/visid) on the CPU backend.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +204,39 @@ static void test_delete_and_reenroll(void)
 		 identified());
 }
 
+/*
+ * Guided enrollment as from a camera: the frames (a directory standing in
+ * for the camera) show the five angles; each angle is asked for in turn.
+ */
+static void test_guided_enrollment(void)
+{
+	static const char *const angles[] = { "s1_front.jpg", "s1_left30.jpg", "s1_right30.jpg",
+					      "s1_up30.jpg", "s1_down30.jpg" };
+	char dir[300], link[400], src[320];
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s", visid_test_tmpdir());
+	for (int i = 0; i < 5; i++) {
+		char rel[128];
+
+		char target[PATH_MAX];
+
+		snprintf(rel, sizeof(rel), FACES "pose/pointing04/person04/%s", angles[i]);
+		snprintf(link, sizeof(link), "%s/%d.jpg", dir, i);
+		VT_CHECK(realpath(shared(rel), target) && symlink(target, link) == 0,
+			 "cannot link %.200s", link);
+	}
+	snprintf(src, sizeof(src), "dir:%s", dir);
+	ret = run_visid("enroll", "guided", "--camera", "--source", src, "--timeout", "60", NULL);
+	VT_CHECK(ret == 0, "guided enrollment exited %d: %.300s", ret, out);
+	VT_CHECK(strstr(out, "Look straight at the camera") && strstr(out, "Captured: front") &&
+			 strstr(out, "Captured: down"),
+		 "the angles were not asked for and captured in turn: %.300s", out);
+	run_visid("identify", P04("person04", "s2_front.jpg"), NULL);
+	VT_CHECK(!strcmp(identified(), "guided"), "the guided member identified as '%s'",
+		 identified());
+}
+
 /* Which members a "frame" event names (bit 0 miranda, 1 lacamoire, 2 obama, 3 other). */
 static unsigned members_in(const char *line)
 {
@@ -274,6 +310,66 @@ static void test_run_on_labelled_video(void)
 }
 
 /*
+ * The daemon and its control socket, as a companion app uses them: status,
+ * list, find, delete (the daemon reloads its gallery), then SIGTERM.
+ */
+static void test_daemon_control(void)
+{
+	char sock[400], src[600], log[420];
+	int ret, status = -1;
+	pid_t pid;
+
+	run_visid("delete", "--all", NULL);
+	run_visid("enroll", "miranda", "--partial",
+		  shared(FACES "identity/face_recognition/lin_manuel_miranda/lin-manuel-miranda.jpg"),
+		  NULL);
+	run_visid("enroll", "lacamoire", "--partial",
+		  shared(FACES "identity/face_recognition/alex_lacamoire/alex-lacamoire.png"), NULL);
+	run_visid("enroll", "obama", "--partial",
+		  shared(FACES "identity/face_recognition/barack_obama/obama.jpg"), NULL);
+	snprintf(sock, sizeof(sock), "%s/control.sock", visid_test_tmpdir());
+	snprintf(log, sizeof(log), "%s.log", sock);
+	snprintf(src, sizeof(src), "dir:%s", shared(FACES "video/hamilton_frames"));
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		setenv("VISID_STATE_DIR", state_dir, 1);
+		setenv("VISID_BACKEND", "cpu", 1);
+		setenv("VISID_CONFIG", "/dev/null", 1);
+		execl(visid_bin(), visid_bin(), "run", "--source", src, "--loop", "--control", sock,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 300 && access(sock, F_OK); i++)
+		usleep(100000);
+	VT_CHECK(access(sock, F_OK) == 0, "the daemon made no control socket at %.200s", sock);
+
+	ret = run_visid("ctl", "--socket", sock, "status", NULL);
+	VT_CHECK(ret == 0 && strstr(out, "\"members\":3"), "status: exit %d, '%.200s'", ret,
+		 out);
+	ret = run_visid("ctl", "--socket", sock, "list", NULL);
+	VT_CHECK(ret == 0 && strstr(out, "lacamoire"), "list: exit %d, '%.200s'", ret, out);
+	ret = run_visid("ctl", "--socket", sock, "find", "obama", NULL);
+	VT_CHECK(ret == 0 && strstr(out, "looking_for"), "find: exit %d, '%.200s'", ret, out);
+	ret = run_visid("ctl", "--socket", sock, "find", "nobody", NULL);
+	VT_CHECK(ret == 1, "find of a stranger: exit %d, '%.200s'", ret, out);
+	ret = run_visid("ctl", "--socket", sock, "delete", "lacamoire", NULL);
+	VT_CHECK(ret == 0 && strstr(out, "deleted"), "delete: exit %d, '%.200s'", ret, out);
+	ret = run_visid("ctl", "--socket", sock, "status", NULL);
+	VT_CHECK(strstr(out, "\"members\":2"), "after delete: '%.200s'", out);
+	ret = run_visid("list", NULL);
+	VT_CHECK(!strstr(out, "lacamoire"), "deleted member still stored: %.200s", out);
+
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	VT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "the daemon did not exit cleanly on SIGTERM (status %d)", status);
+	VT_CHECK(access(sock, F_OK) != 0, "control socket left behind");
+}
+
+/*
  * The README's demonstration: the people of the demo photo sample3.jpg are
  * enrolled; in the other photos exactly one face (in sample1.jpg, the same
  * woman with her head tilted) is recognised, and nobody else matches.
@@ -326,5 +422,6 @@ static void test_demo_photos(void)
 VISID_SUITE(cli, "cli", init_gallery, NULL, skip_reason,
 	    VISID_TEST(test_incomplete_enrollment_refused),
 	    VISID_TEST(test_five_angles_then_identify), VISID_TEST(test_strangers_and_no_faces),
-	    VISID_TEST(test_delete_and_reenroll), VISID_TEST(test_run_on_labelled_video),
+	    VISID_TEST(test_delete_and_reenroll), VISID_TEST(test_guided_enrollment), VISID_TEST(test_run_on_labelled_video),
+	    VISID_TEST(test_daemon_control),
 	    VISID_TEST(test_demo_photos))
