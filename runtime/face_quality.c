@@ -12,16 +12,16 @@
 #include "preprocess.h"
 
 /* Pose bins (docs/POSE.md). */
-#define POSE_YAW_TURNED 0.16f	/* |yaw| above: turned left or right */
-#define POSE_PITCH_UP 0.40f	/* pitch below: chin raised */
-#define POSE_PITCH_DOWN 0.62f	/* pitch above: chin lowered */
+#define POSE_YAW_TURNED 0.18f	/* |yaw| above: turned left or right */
+#define POSE_PITCH_UP 0.43f	/* pitch below: chin raised */
+#define POSE_PITCH_DOWN 0.55f	/* pitch above: chin lowered */
 #define POSE_ROLL_MAX 35.0f	/* head tilted further: none of the five */
 
 /* Quality limits (docs/QUALITY.md). */
-#define QUALITY_DARK 50.0f	/* mean face luma below */
-#define QUALITY_BRIGHT 215.0f	/* mean face luma above */
-#define QUALITY_BLURRED 0.012f	/* Laplacian variance over luma variance below */
-#define QUALITY_MIN_WIDTH 48.0f	/* face box narrower, in pixels */
+#define QUALITY_DARK 60.0f	/* mean face luma below */
+#define QUALITY_BRIGHT 220.0f	/* mean face luma above */
+#define QUALITY_BLURRED 0.04f	/* second-difference variance over luma variance below */
+#define QUALITY_MIN_WIDTH 64.0f	/* face box narrower, in pixels */
 
 int visid_pose_measure(const float kp[6][2], float *yaw, float *pitch, float *roll)
 {
@@ -60,11 +60,18 @@ enum visid_pose visid_pose_classify(float yaw, float pitch, float roll)
 	return VISID_POSE_FRONT;
 }
 
+/* Variance of a running sum and sum of squares over n values. */
+static double variance(double sum, double sum2, int n)
+{
+	return fmax(0.0, sum2 / n - (sum / n) * (sum / n));
+}
+
 /*
  * Brightness is the mean luma of the face box. Sharpness is the variance of
- * the 4-neighbour Laplacian of the box resampled to a fixed size, divided by
- * the luma variance, so that a dim or low-contrast face is not mistaken for
- * a blurred one.
+ * the Laplacian's two parts, the second differences along x and along y, of
+ * the box resampled to a fixed size, taking the smaller one (motion blur
+ * flattens one direction only), divided by the luma variance so that a dim
+ * or low-contrast face is not mistaken for a blurred one.
  */
 int visid_quality_measure(const struct visid_image *img, struct visid_face *face)
 {
@@ -74,9 +81,9 @@ int visid_quality_measure(const struct visid_image *img, struct visid_face *face
 		.out_w = n, .out_h = n, .mean = 0, .std = 1, .shrink_above = 2.0f,
 		.m = { w / n, 0, face->box[0], 0, h / n, face->box[1] },
 	};
+	double sum = 0, sum2 = 0, dx = 0, dx2 = 0, dy = 0, dy2 = 0, var;
 	float *rgb, *luma;
-	double sum = 0, sum2 = 0, lap = 0, lap2 = 0, var;
-	int ret, count = 0;
+	int ret, count = (n - 2) * (n - 2);
 
 	face->brightness = 0;
 	face->sharpness = 0;
@@ -97,16 +104,18 @@ int visid_quality_measure(const struct visid_image *img, struct visid_face *face
 	for (int y = 1; y < n - 1; y++)
 		for (int x = 1; x < n - 1; x++) {
 			const float *p = luma + y * n + x;
-			double l = p[-1] + p[1] + p[-n] + p[n] - 4 * p[0];
+			double ddx = p[-1] + p[1] - 2 * p[0], ddy = p[-n] + p[n] - 2 * p[0];
 
-			lap += l;
-			lap2 += l * l;
-			count++;
+			dx += ddx;
+			dx2 += ddx * ddx;
+			dy += ddy;
+			dy2 += ddy * ddy;
 		}
 	face->brightness = (float)(sum / (n * n));
-	var = sum2 / (n * n) - (sum / (n * n)) * (sum / (n * n));
-	lap = lap2 / count - (lap / count) * (lap / count);
-	face->sharpness = var > 1.0 ? (float)(lap / var) : 0.0f;
+	var = variance(sum, sum2, n * n);
+	if (var > 1.0)
+		face->sharpness = (float)(fmin(variance(dx, dx2, count), variance(dy, dy2, count)) /
+					  var);
 
 out_free:
 	free(rgb);

@@ -171,9 +171,14 @@ static void test_corrupt_bytes(void)
 static void test_missing_file(void)
 {
 	struct visid_image img;
-	int ret = visid_image_load("/nonexistent/visid/photo.jpg", &img);
+	int ret;
 
+	errors_seen = 0;
+	visid_log_set_handler(count_errors, (void *)"/nonexistent/visid/photo.jpg");
+	ret = visid_image_load("/nonexistent/visid/photo.jpg", &img);
+	visid_log_set_handler(NULL, NULL);
 	VT_CHECK(ret == -ENOENT, "loading a missing file returned %d", ret);
+	VT_CHECK(errors_seen == 1, "missing file: %d errors naming the path", errors_seen);
 }
 
 struct png_buffer {
