@@ -749,18 +749,27 @@ static int build_pad(struct builder *b, int k)
 
 /*
  * The target size scales with the input: a x2 upsampling in the file stays
- * x2 when the network runs on a larger input.
+ * x2 when the network runs on a larger input. A size from a damaged file
+ * must neither overflow nor ask for a buffer larger than any real frame.
  */
+#define RESIZE_MAX_SIDE 16384
+
 static int resize_axis_size(int in, int file_in, int file_out, int *out)
 {
+	long long size;
+
 	if (in == file_in)
-		*out = file_out;
+		size = file_out;
 	else if (file_in > 0 && file_out % file_in == 0)
-		*out = in * (file_out / file_in);
-	else if (file_out > 0 && file_in % file_out == 0 && in % (file_in / file_out) == 0)
-		*out = in / (file_in / file_out);
+		size = (long long)in * (file_out / file_in);
+	else if (file_in > 0 && file_out > 0 && file_in % file_out == 0 &&
+		 in % (file_in / file_out) == 0)
+		size = in / (file_in / file_out);
 	else
 		return -EINVAL;
+	if (size < 1 || size > RESIZE_MAX_SIDE)
+		return -EINVAL;
+	*out = (int)size;
 	return 0;
 }
 
