@@ -2,6 +2,8 @@
 #
 #   make                    library, tools, tests binary
 #   make check              run the CUnit suite
+#   make check SANITIZE=1 B=build-asan   the same under AddressSanitizer and UBSan
+#   make fuzz [FUZZ_SECONDS=N]           libFuzzer targets of tests/fuzz (clang)
 #   make demo               fetch models and sample photos, run the demonstration
 #   make install            PREFIX=/usr/local DESTDIR=
 #   make CROSS_COMPILE=aarch64-linux-gnu-
@@ -53,6 +55,13 @@ ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
+# libFuzzer builds (clang): the library instrumented for coverage, and every
+# sanitizer report an abort so the fuzzer keeps the input that caused it.
+ifeq ($(FUZZ),1)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ALL_CFLAGS += -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+LDFLAGS += $(FUZZ_SAN)
+endif
 
 LIB_SRC := $(sort $(wildcard runtime/*.c hal/*.c store/*.c))
 SHADERS := $(sort $(wildcard shaders/*.comp))
@@ -63,10 +72,20 @@ TOOLS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c)))))
 TOOL_BINS := $(addprefix $(B)/,$(TOOLS))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 TEST_OBJ := $(patsubst %.c,$(B)/%.o,$(TEST_SRC))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/%,$(FUZZ_SRC))
+
+# Objects and visid.pc depend on the variables baked into them: a change of
+# PREFIX, CC or CFLAGS between make and make install rebuilds what it must.
+$(shell mkdir -p $(B); \
+	echo '$(PREFIX) $(DATADIR) $(LIBDIR) $(INCLUDEDIR) $(CC) $(CFLAGS) $(SANITIZE)' \
+		> $(B)/build-vars.new; \
+	cmp -s $(B)/build-vars.new $(B)/build-vars || mv $(B)/build-vars.new $(B)/build-vars; \
+	rm -f $(B)/build-vars.new)
 
 all: $(B)/libvisid.a $(B)/libvisid.so $(TOOL_BINS) $(B)/visid-tests $(B)/visid.pc
 
-$(B)/%.o: %.c | $(SPV_HDRS)
+$(B)/%.o: %.c $(B)/build-vars | $(SPV_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -106,7 +125,17 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 $(B)/visid-tests: $(TEST_OBJ) $(B)/libvisid.a
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(B)/libvisid.a $(LIBS) $(CUNIT_LIBS)
 
-$(B)/visid.pc: Makefile
+# Fuzz targets link libFuzzer's main; only meaningful in a FUZZ=1 clang build.
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/libvisid.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libvisid.a $(LIBS)
+
+fuzz-targets: $(FUZZ_BINS)
+
+# Builds every fuzz target (build-fuzz/) and runs each for FUZZ_SECONDS.
+fuzz:
+	tests/fuzz/run $(FUZZ_SECONDS)
+
+$(B)/visid.pc: Makefile $(B)/build-vars
 	@mkdir -p $(B)
 	@{ echo 'prefix=$(PREFIX)'; echo 'libdir=$(LIBDIR)'; echo 'includedir=$(INCLUDEDIR)'; echo; \
 	   echo 'Name: visid'; echo 'Description: on-device face identification on Vulkan compute'; \
@@ -158,7 +187,7 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps models check demo install clean
+.PHONY: all deps models check demo install clean fuzz fuzz-targets
 .DELETE_ON_ERROR:
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d)
