@@ -251,9 +251,10 @@ int visid_eval_add(struct visid_eval *ev, const char *label, const char *group,
 
 		if (!grown)
 			goto err_nomem;
-		memcpy(grown, ev->sample, ev->count * sizeof(*grown));
-		if (ev->sample)
+		if (ev->sample) {
+			memcpy(grown, ev->sample, ev->count * sizeof(*grown));
 			explicit_bzero(ev->sample, ev->count * sizeof(*ev->sample));
+		}
 		free(ev->sample);
 		ev->sample = grown;
 		ev->cap = cap;

@@ -138,7 +138,7 @@ static void test_pairs_groups_margins(void)
 	struct visid_eval_report r;
 	struct visid_eval *ev;
 	float v[VISID_EMBED_DIM];
-	char path[400], head[8] = "", label[16];
+	char path[400], head[8] = "", label[24];
 	FILE *f;
 	int ret = visid_eval_create(&ev);
 
