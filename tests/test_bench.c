@@ -11,22 +11,22 @@ static int near(double a, double b)
 
 static void test_percentile_interpolates(void)
 {
-	const double v[4] = { 1, 2, 3, 4 };
+	const double v[4] = {1, 2, 3, 4};
 	const struct {
 		double p, want;
-	} cases[] = { { 0, 1 }, { 10, 1.3 }, { 50, 2.5 }, { 90, 3.7 }, { 99, 3.97 }, { 100, 4 } };
+	} cases[] = {{0, 1}, {10, 1.3}, {50, 2.5}, {90, 3.7}, {99, 3.97}, {100, 4}};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		double got = bench_percentile(v, 4, cases[i].p);
 
-		VT_CHECK(near(got, cases[i].want), "p%g of 1,2,3,4 is %g, want %g", cases[i].p,
-			 got, cases[i].want);
+		VT_CHECK(near(got, cases[i].want), "p%g of 1,2,3,4 is %g, want %g", cases[i].p, got,
+			 cases[i].want);
 	}
 }
 
 static void test_stats_of_unsorted_runs(void)
 {
-	double v[5] = { 5, 1, 4, 2, 3 };
+	double v[5] = {5, 1, 4, 2, 3};
 	struct bench_stats s;
 
 	bench_stats_compute(v, 5, &s);

@@ -13,10 +13,10 @@
 #include "visid/gpu.h"
 #include "visid/net.h"
 
-#define BENCH_BACKENDS 2	/* indexed by enum visid_backend */
+#define BENCH_BACKENDS 2 /* indexed by enum visid_backend */
 
 struct bench_options {
-	int backend_mask;	/* bit (1 << enum visid_backend) per backend to run */
+	int backend_mask; /* bit (1 << enum visid_backend) per backend to run */
 	const char *device;
 	const char *model_dir;
 	const char *data_dir;
@@ -28,25 +28,25 @@ struct bench_options {
 /* What one device sustains: the best dense fp32 product and the best plain copy. */
 struct bench_ceiling {
 	int valid;
-	const char *timer;	/* "gpu timestamps" or "wall clock" */
-	char gemm_kernel[64];	/* the variant that won */
-	int gemm_size;		/* m = n = k */
+	const char *timer;    /* "gpu timestamps" or "wall clock" */
+	char gemm_kernel[64]; /* the variant that won */
+	int gemm_size;	      /* m = n = k */
 	double gemm_gflops;
-	size_t copy_bytes;	/* one buffer; twice this moves per copy */
-	double copy_gbs;	/* bytes read plus bytes written per second */
+	size_t copy_bytes; /* one buffer; twice this moves per copy */
+	double copy_gbs;   /* bytes read plus bytes written per second */
 };
 
 struct bench_layer {
-	struct visid_net_layer_info info;	/* name and op point to the copies below */
+	struct visid_net_layer_info info; /* name and op point to the copies below */
 	char *name, *op;
-	double ms;		/* median over the timed runs; < 0 unknown */
+	double ms; /* median over the timed runs; < 0 unknown */
 };
 
 /* One network on one backend. */
 struct bench_net_run {
 	int ok;
-	struct bench_stats wall;	/* visid_net_run, transfers included */
-	struct bench_stats device;	/* sum of the layer times (GPU timestamps on Vulkan) */
+	struct bench_stats wall;   /* visid_net_run, transfers included */
+	struct bench_stats device; /* sum of the layer times (GPU timestamps on Vulkan) */
 	int dispatches;
 	int layer_count;
 	struct bench_layer *layers;
@@ -55,8 +55,8 @@ struct bench_net_run {
 struct bench_net {
 	const char *name;
 	const char *file;
-	int height, width;	/* 0: the model's own */
-	int in_h, in_w;		/* as instantiated */
+	int height, width; /* 0: the model's own */
+	int in_h, in_w;	   /* as instantiated */
 	uint64_t macs, bytes;
 	int layer_count;
 	struct bench_net_run run[BENCH_BACKENDS];
@@ -73,13 +73,13 @@ enum bench_net_id {
 /* One frame case of the face pipeline on one backend. */
 struct bench_frame {
 	int width, height;
-	char scene[96];		/* what the frame shows */
-	int faces_placed;	/* -1: unknown (a user's image) */
-	int faces_found;	/* in the last timed frame */
-	int embedded;		/* of those, faces that gave a vector */
+	char scene[96];	  /* what the frame shows */
+	int faces_placed; /* -1: unknown (a user's image) */
+	int faces_found;  /* in the last timed frame */
+	int embedded;	  /* of those, faces that gave a vector */
 	struct bench_stats ms;
 	double fps;
-	double nets_ms;		/* the standalone medians of the networks this frame ran */
+	double nets_ms; /* the standalone medians of the networks this frame ran */
 };
 
 struct bench_pipeline {
@@ -91,7 +91,7 @@ struct bench_pipeline {
 struct bench_machine {
 	char cpu[128];
 	int cores;
-	char device[256];	/* Vulkan device and driver, "" without one */
+	char device[256]; /* Vulkan device and driver, "" without one */
 	char lp_threads[16];
 	double load_before[3], load_after[3];
 	char date[32];

@@ -19,14 +19,14 @@
 #define GEMM_MIN_SIZE 512
 #define GEMM_MAX_SIZE 4096
 /* Grow a problem until one run takes this long, so the timer's grain and launch costs vanish. */
-#define GEMM_MIN_MS 10.0
-#define COPY_MIN_BYTES (64u << 20)
-#define COPY_MAX_BYTES (1024u << 20)
-#define COPY_MIN_MS 5.0
-#define COPY_WG 64
+#define GEMM_MIN_MS	    10.0
+#define COPY_MIN_BYTES	    (64u << 20)
+#define COPY_MAX_BYTES	    (1024u << 20)
+#define COPY_MIN_MS	    5.0
+#define COPY_WG		    64
 #define COPY_PER_INVOCATION 4
-#define GROUPS_X_MAX 32768u
-#define CHECKED_ENTRIES 97
+#define GROUPS_X_MAX	    32768u
+#define CHECKED_ENTRIES	    97
 
 struct gemm_variant {
 	int tm, tn4, wg;
@@ -37,7 +37,7 @@ struct gemm_variant {
  * 8 x 8 outputs with vec4 loads was the best measured on lavapipe.
  */
 static const struct gemm_variant gemm_variants[] = {
-	{ 8, 2, 64 }, { 4, 2, 64 }, { 8, 1, 64 }, { 4, 4, 64 }, { 8, 2, 32 }, { 8, 2, 128 },
+    {8, 2, 64}, {4, 2, 64}, {8, 1, 64}, {4, 4, 64}, {8, 2, 32}, {8, 2, 128},
 };
 
 double bench_compute_ms(uint64_t macs, const struct bench_ceiling *c)
@@ -145,14 +145,14 @@ out_free:
 }
 
 /* The best time of one variant at the buffers' size. */
-static int gemm_time(struct visid_vk_seq *seq, struct gemm_buffers *g,
-		     const struct gemm_variant *v, int runs, double *best_ms, const char **timer)
+static int gemm_time(struct visid_vk_seq *seq, struct gemm_buffers *g, const struct gemm_variant *v,
+		     int runs, double *best_ms, const char **timer)
 {
 	struct visid_gpu *gpu = visid_vk_seq_gpu(seq);
-	struct visid_vk_view views[3] = { visid_vk_whole(g->a), visid_vk_whole(g->b),
-					  visid_vk_whole(g->c) };
-	int32_t spec[3] = { v->wg, v->tm, v->tn4 };
-	uint32_t push[3] = { g->size, g->size, g->size }, gx, gy;
+	struct visid_vk_view views[3] = {visid_vk_whole(g->a), visid_vk_whole(g->b),
+					 visid_vk_whole(g->c)};
+	int32_t spec[3] = {v->wg, v->tm, v->tn4};
+	uint32_t push[3] = {g->size, g->size, g->size}, gx, gy;
 	uint64_t tiles = (uint64_t)(g->size / v->tm) * (g->size / (4 * v->tn4));
 	struct visid_vk_pipeline *pipe;
 	int ret;
@@ -209,7 +209,7 @@ static int gemm_ceiling_vulkan(struct visid_vk_seq *seq, int runs, struct bench_
 {
 	struct visid_gpu *gpu = visid_vk_seq_gpu(seq);
 	const struct gemm_variant *best = &gemm_variants[0];
-	struct gemm_buffers g = { 0 };
+	struct gemm_buffers g = {0};
 	double ms = 0, best_ms;
 	int size = GEMM_MIN_SIZE, ret;
 
@@ -258,10 +258,11 @@ static int copy_time(struct visid_vk_seq *seq, struct visid_vk_buffer *src,
 		     const char **timer)
 {
 	struct visid_gpu *gpu = visid_vk_seq_gpu(seq);
-	struct visid_vk_view views[2] = { visid_vk_view(src, 0, bytes), visid_vk_view(dst, 0, bytes) };
+	struct visid_vk_view views[2] = {visid_vk_view(src, 0, bytes),
+					 visid_vk_view(dst, 0, bytes)};
 	uint32_t count = (uint32_t)(bytes / 16), gx, gy;
 	uint64_t invocations = (count + COPY_PER_INVOCATION - 1) / COPY_PER_INVOCATION;
-	int32_t spec[1] = { COPY_WG };
+	int32_t spec[1] = {COPY_WG};
 	struct visid_vk_pipeline *pipe;
 	int ret;
 
@@ -377,9 +378,9 @@ int bench_ceiling_vulkan(struct visid_gpu *gpu, int runs, struct bench_ceiling *
 
 typedef float v4sf __attribute__((vector_size(16)));
 
-#define CPU_GEMM_SIZE 512
-#define CPU_TILE_ROWS 4
-#define CPU_TILE_COLS 8
+#define CPU_GEMM_SIZE  512
+#define CPU_TILE_ROWS  4
+#define CPU_TILE_COLS  8
 #define CPU_COPY_BYTES (128u << 20)
 
 /*
@@ -388,7 +389,7 @@ typedef float v4sf __attribute__((vector_size(16)));
  */
 static void cpu_gemm_tile(const float *a, int lda, const float *panel, int k, float *c, int ldc)
 {
-	v4sf acc[CPU_TILE_ROWS][2] = { { { 0 } } };
+	v4sf acc[CPU_TILE_ROWS][2] = {{{0}}};
 
 	for (int kk = 0; kk < k; kk++) {
 		v4sf b0, b1;
@@ -396,7 +397,7 @@ static void cpu_gemm_tile(const float *a, int lda, const float *panel, int k, fl
 		memcpy(&b0, panel + kk * CPU_TILE_COLS, sizeof(b0));
 		memcpy(&b1, panel + kk * CPU_TILE_COLS + 4, sizeof(b1));
 		for (int r = 0; r < CPU_TILE_ROWS; r++) {
-			v4sf av = { 0 };
+			v4sf av = {0};
 
 			av += a[r * lda + kk];
 			acc[r][0] += av * b0;
@@ -448,8 +449,8 @@ static int cpu_gemm_ceiling(int runs, struct bench_ceiling *c)
 	}
 	c->gemm_size = n;
 	c->gemm_gflops = gemm_gflops(n, best);
-	snprintf(c->gemm_kernel, sizeof(c->gemm_kernel), "C %dx%d/step 1 thread",
-		 CPU_TILE_ROWS, CPU_TILE_COLS);
+	snprintf(c->gemm_kernel, sizeof(c->gemm_kernel), "C %dx%d/step 1 thread", CPU_TILE_ROWS,
+		 CPU_TILE_COLS);
 out_free:
 	free(a);
 	free(b);

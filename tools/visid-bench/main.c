@@ -22,12 +22,12 @@
 #define VISID_MODEL_DIR_DEFAULT "/usr/local/share/visid/models"
 #endif
 
-#define FULL_RANGE_FILE "face_detection_full_range.tflite"
+#define FULL_RANGE_FILE	 "face_detection_full_range.tflite"
 #define SHORT_RANGE_FILE "face_detection_short_range.tflite"
-#define EMBEDDER_FILE "MobileFaceNet.tflite"
+#define EMBEDDER_FILE	 "MobileFaceNet.tflite"
 /* The shared photo corpus beside a checkout, as the tests find it. */
 #define DATA_DIR_DEFAULT "../shared/data/faces"
-#define CEILING_RUNS 5
+#define CEILING_RUNS	 5
 
 static const char usage_text[] =
     "usage: visid-bench [OPTIONS]\n"
@@ -56,11 +56,13 @@ static const char usage_text[] =
     "  -h, --help          this text\n";
 
 static struct bench_net nets[BENCH_NET_COUNT] = {
-	[BENCH_NET_FULL_192] = { .name = "full-range", .file = FULL_RANGE_FILE },
-	[BENCH_NET_FULL_FCN] = { .name = "full-range", .file = FULL_RANGE_FILE, .height = 384,
-				 .width = 640 },
-	[BENCH_NET_SHORT] = { .name = "short-range", .file = SHORT_RANGE_FILE },
-	[BENCH_NET_EMBED] = { .name = "mobilefacenet", .file = EMBEDDER_FILE },
+    [BENCH_NET_FULL_192] = {.name = "full-range", .file = FULL_RANGE_FILE},
+    [BENCH_NET_FULL_FCN] = {.name = "full-range",
+			    .file = FULL_RANGE_FILE,
+			    .height = 384,
+			    .width = 640},
+    [BENCH_NET_SHORT] = {.name = "short-range", .file = SHORT_RANGE_FILE},
+    [BENCH_NET_EMBED] = {.name = "mobilefacenet", .file = EMBEDDER_FILE},
 };
 
 double bench_now_ms(void)
@@ -121,31 +123,36 @@ static int parse_args(int argc, char **argv, struct bench_options *o)
 {
 	enum { OPT_DATA = 256 };
 	static const struct option options[] = {
-		{ "backend", required_argument, NULL, 'b' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "runs", required_argument, NULL, 'n' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "frames", required_argument, NULL, 'f' },
-		{ "layers", no_argument, NULL, 'l' },
-		{ "top", required_argument, NULL, 't' },
-		{ "pipeline", no_argument, NULL, 'p' },
-		{ "image", required_argument, NULL, 'i' },
-		{ "data", required_argument, NULL, OPT_DATA },
-		{ "model-dir", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"backend", required_argument, NULL, 'b'},
+	    {"device", required_argument, NULL, 'd'},
+	    {"runs", required_argument, NULL, 'n'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"frames", required_argument, NULL, 'f'},
+	    {"layers", no_argument, NULL, 'l'},
+	    {"top", required_argument, NULL, 't'},
+	    {"pipeline", no_argument, NULL, 'p'},
+	    {"image", required_argument, NULL, 'i'},
+	    {"data", required_argument, NULL, OPT_DATA},
+	    {"model-dir", required_argument, NULL, 'm'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *data = getenv("VISID_DATA");
 	int opt, verbose = 0, err = 0;
 
 	*o = (struct bench_options){
-		.backend_mask = 3, .runs = 10, .warmup = 2, .frames = 10, .top = 10,
-		.model_dir = default_model_dir(), .data_dir = data && *data ? data
-									  : DATA_DIR_DEFAULT,
+	    .backend_mask = 3,
+	    .runs = 10,
+	    .warmup = 2,
+	    .frames = 10,
+	    .top = 10,
+	    .model_dir = default_model_dir(),
+	    .data_dir = data && *data ? data : DATA_DIR_DEFAULT,
 	};
-	while (!err && (opt = getopt_long(argc, argv, "b:d:n:w:f:lt:pi:m:jvh", options, NULL)) != -1) {
+	while (!err &&
+	       (opt = getopt_long(argc, argv, "b:d:n:w:f:lt:pi:m:jvh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'b':
 			err = parse_backend(optarg, &o->backend_mask);
@@ -240,10 +247,11 @@ static void describe_device(struct visid_gpu *gpu, char *out, size_t len)
 {
 	VkPhysicalDevice phys = visid_vk_physical(gpu);
 	VkPhysicalDeviceDriverProperties driver = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES,
 	};
 	VkPhysicalDeviceProperties2 props = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &driver,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+	    .pNext = &driver,
 	};
 	VkPhysicalDeviceProperties base;
 
@@ -284,7 +292,7 @@ struct bench {
 /* Vulkan when asked for; with both backends asked, a missing device leaves the CPU. */
 static int open_gpu(struct bench *b)
 {
-	struct visid_gpu_options gopt = { .device = b->opt.device };
+	struct visid_gpu_options gopt = {.device = b->opt.device};
 	int ret;
 
 	if (!(b->opt.backend_mask & (1 << VISID_BACKEND_VULKAN)))
@@ -311,9 +319,9 @@ static void measure_ceilings(struct bench *b)
 
 		if (!(b->opt.backend_mask & (1 << k)))
 			continue;
-		ret = k == VISID_BACKEND_VULKAN ? bench_ceiling_vulkan(b->gpu, CEILING_RUNS,
-									&b->ceiling[k])
-						: bench_ceiling_cpu(CEILING_RUNS, &b->ceiling[k]);
+		ret = k == VISID_BACKEND_VULKAN
+			  ? bench_ceiling_vulkan(b->gpu, CEILING_RUNS, &b->ceiling[k])
+			  : bench_ceiling_cpu(CEILING_RUNS, &b->ceiling[k]);
 		if (ret)
 			fprintf(stderr, "visid-bench: %s ceiling failed (%s)\n",
 				bench_backend_name(k), strerror(-ret));
@@ -359,7 +367,7 @@ static int measure_pipelines(struct bench *b)
 
 int main(int argc, char **argv)
 {
-	struct bench b = { 0 };
+	struct bench b = {0};
 	int ret, failed = 0;
 
 	ret = parse_args(argc, argv, &b.opt);

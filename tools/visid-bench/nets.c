@@ -46,8 +46,8 @@ static void fill_cost(struct bench_net *bn, const struct visid_net *net)
 }
 
 /* Medians of each layer's times over the runs; per_layer holds runs values per layer. */
-static int layer_medians(struct bench_net_run *run, const struct visid_net *net,
-			 double *per_layer, int runs)
+static int layer_medians(struct bench_net_run *run, const struct visid_net *net, double *per_layer,
+			 int runs)
 {
 	run->layers = calloc(run->layer_count, sizeof(*run->layers));
 	if (!run->layers)
@@ -107,7 +107,10 @@ static int open_net(struct bench_net *bn, enum visid_backend backend, struct vis
 		    struct visid_net **net)
 {
 	struct visid_net_options nopt = {
-		.backend = backend, .gpu = gpu, .height = bn->height, .width = bn->width,
+	    .backend = backend,
+	    .gpu = gpu,
+	    .height = bn->height,
+	    .width = bn->width,
 	};
 	char path[4096];
 	int ret;
@@ -128,7 +131,7 @@ int bench_net_measure(struct bench_net *bn, enum visid_backend backend, struct v
 		      const struct bench_options *opt)
 {
 	struct bench_net_run *run = &bn->run[backend];
-	float *outputs[VISID_NET_MAX_OUTPUTS] = { 0 };
+	float *outputs[VISID_NET_MAX_OUTPUTS] = {0};
 	double *wall = NULL, *device = NULL, *per_layer = NULL;
 	struct visid_model *model = NULL;
 	struct visid_net *net = NULL;
@@ -166,7 +169,7 @@ int bench_net_measure(struct bench_net *bn, enum visid_backend backend, struct v
 	bench_stats_compute(wall, opt->runs, &run->wall);
 	bench_stats_compute(device, opt->runs, &run->device);
 	if (run->device.min < 0)
-		run->device = (struct bench_stats){ 0 };
+		run->device = (struct bench_stats){0};
 	run->ok = 1;
 out_free:
 	for (int i = 0; i < VISID_NET_MAX_OUTPUTS; i++)

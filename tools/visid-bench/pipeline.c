@@ -23,16 +23,16 @@
 
 #define BACKGROUND "noface/insightface_view.jpg"
 static const char *const portraits[] = {
-	"identity/face_recognition/barack_obama/obama.jpg",
-	"identity/face_recognition/joe_biden/biden.jpg",
-	"identity/deepface/angelina_jolie/img01.jpg",
-	"identity/deepface/george_clooney/img38.jpg",
-	"identity/deepface/jeff_bezos/img20.jpg",
+    "identity/face_recognition/barack_obama/obama.jpg",
+    "identity/face_recognition/joe_biden/biden.jpg",
+    "identity/deepface/angelina_jolie/img01.jpg",
+    "identity/deepface/george_clooney/img38.jpg",
+    "identity/deepface/jeff_bezos/img20.jpg",
 };
-#define SAMPLE_ONE "samples/sample1.jpg"
+#define SAMPLE_ONE   "samples/sample1.jpg"
 #define SAMPLE_GROUP "samples/sample5.jpg"
 
-static const int frame_sizes[][2] = { { 1280, 720 }, { 1920, 1080 } };
+static const int frame_sizes[][2] = {{1280, 720}, {1920, 1080}};
 
 struct rect {
 	double x, y, w, h;
@@ -77,7 +77,7 @@ static void paste(struct visid_image *dst, struct rect to, const struct visid_im
 
 static struct rect whole(const struct visid_image *img)
 {
-	return (struct rect){ 0, 0, img->width, img->height };
+	return (struct rect){0, 0, img->width, img->height};
 }
 
 /* The frame filled by the image, cropped (cover) or bordered (contain), centred. */
@@ -85,7 +85,7 @@ static void paste_fit(struct visid_image *dst, const struct visid_image *src, in
 {
 	double sx = (double)dst->width / src->width, sy = (double)dst->height / src->height;
 	double s = cover ? fmax(sx, sy) : fmin(sx, sy);
-	struct rect to = { 0, 0, src->width * s, src->height * s };
+	struct rect to = {0, 0, src->width * s, src->height * s};
 
 	to.x = (dst->width - to.w) / 2;
 	to.y = (dst->height - to.h) / 2;
@@ -109,8 +109,7 @@ static void fill_plain(struct visid_image *img)
 }
 
 /* Portraits side by side, each height high, centred in the frame; scaled down to fit. */
-static void paste_row(struct visid_image *dst, struct visid_image *photos, int count,
-		      double height)
+static void paste_row(struct visid_image *dst, struct visid_image *photos, int count, double height)
 {
 	double total = 0, gap = height * 0.15, x;
 
@@ -124,7 +123,7 @@ static void paste_row(struct visid_image *dst, struct visid_image *photos, int c
 	}
 	x = (dst->width - total) / 2;
 	for (int i = 0; i < count; i++) {
-		struct rect to = { x, (dst->height - height) / 2, 0, height };
+		struct rect to = {x, (dst->height - height) / 2, 0, height};
 
 		to.w = height * photos[i].width / photos[i].height;
 		paste(dst, to, &photos[i], whole(&photos[i]));
@@ -133,12 +132,12 @@ static void paste_row(struct visid_image *dst, struct visid_image *photos, int c
 }
 
 struct scene_photos {
-	int corpus;	/* 1: the shared corpus, 0: models/samples */
+	int corpus; /* 1: the shared corpus, 0: models/samples */
 	struct visid_image background;
 	struct visid_image faces[5];
 	int face_count;
-	struct visid_image group;	/* samples: a group photo */
-	struct visid_image user;	/* --image */
+	struct visid_image group; /* samples: a group photo */
+	struct visid_image user;  /* --image */
 };
 
 static int load_photo(const char *dir, const char *rel, struct visid_image *img)
@@ -210,10 +209,10 @@ static int photos_load(struct visid_face_pipeline *pipe, const struct bench_opti
 				ph->face_count++;
 		}
 	} else {
-		struct visid_image sample = { 0 };
+		struct visid_image sample = {0};
 
-		visid_warn("%s: no photo corpus; composing frames from %s/samples",
-			   opt->data_dir, opt->model_dir);
+		visid_warn("%s: no photo corpus; composing frames from %s/samples", opt->data_dir,
+			   opt->model_dir);
 		ret = load_photo(opt->model_dir, SAMPLE_ONE, &sample);
 		if (!ret)
 			ret = cut_face(pipe, &sample, &ph->faces[0]);
@@ -249,7 +248,8 @@ static int compose(const struct scene_photos *ph, enum scene_kind kind, const ch
 	switch (kind) {
 	case SCENE_NONE:
 		f->faces_placed = 0;
-		snprintf(f->scene, sizeof(f->scene), "%s", ph->corpus ? "landscape, no one" : "plain");
+		snprintf(f->scene, sizeof(f->scene), "%s",
+			 ph->corpus ? "landscape, no one" : "plain");
 		break;
 	case SCENE_ONE:
 		paste_row(frame, (struct visid_image *)ph->faces, 1, 0.55 * f->height);
@@ -270,7 +270,8 @@ static int compose(const struct scene_photos *ph, enum scene_kind kind, const ch
 	default:
 		paste_fit(frame, &ph->user, 0);
 		f->faces_placed = -1;
-		snprintf(f->scene, sizeof(f->scene), "%.90s", strrchr(user_path, '/') ? strrchr(user_path, '/') + 1 : user_path);
+		snprintf(f->scene, sizeof(f->scene), "%.90s",
+			 strrchr(user_path, '/') ? strrchr(user_path, '/') + 1 : user_path);
 		break;
 	}
 	return 0;
@@ -302,8 +303,8 @@ static double nets_ms(const struct bench_net *nets, enum visid_backend b,
 		      const struct bench_frame *f)
 {
 	const struct bench_net *fcn = &nets[BENCH_NET_FULL_FCN];
-	double scale = fmax(1.0, (double)(f->width > f->height ? f->width : f->height) /
-					 DETECT_LONG_SIDE);
+	double scale =
+	    fmax(1.0, (double)(f->width > f->height ? f->width : f->height) / DETECT_LONG_SIDE);
 	int in_w = (int)ceil(f->width / scale / 32) * 32;
 	int in_h = (int)ceil(f->height / scale / 32) * 32;
 
@@ -362,7 +363,7 @@ static int measure_all(struct visid_face_pipeline *pipe, const struct scene_phot
 	for (size_t s = 0; s < sizes; s++) {
 		for (int k = 0; k < kinds; k++) {
 			struct bench_frame *f = &out->frames[out->count];
-			struct visid_image frame = { 0 };
+			struct visid_image frame = {0};
 
 			f->width = frame_sizes[s][0];
 			f->height = frame_sizes[s][1];
@@ -387,7 +388,9 @@ int bench_pipeline_measure(enum visid_backend backend, struct visid_gpu *gpu,
 			   struct bench_pipeline *out)
 {
 	struct visid_face_options fopt = {
-		.model_dir = opt->model_dir, .backend = backend, .gpu = gpu,
+	    .model_dir = opt->model_dir,
+	    .backend = backend,
+	    .gpu = gpu,
 	};
 	struct visid_face_pipeline *pipe;
 	struct scene_photos ph;

@@ -11,7 +11,7 @@
 #include "bench.h"
 
 /* The project's targets (docs/PERFORMANCE.md). */
-#define TARGET_NET_FRACTION 0.5
+#define TARGET_NET_FRACTION   0.5
 #define TARGET_PIPELINE_RATIO 2.0
 
 static double gmacs(uint64_t macs, double ms)
@@ -28,8 +28,8 @@ static double ceiling_fraction(uint64_t macs, double ms, const struct bench_ceil
 void bench_print_header(const struct bench_machine *m, const struct bench_options *opt)
 {
 	printf("visid-bench %s, %s\n", VISID_VERSION, m->date);
-	printf("machine: %s, %d cores, load %.2f %.2f %.2f, LP_NUM_THREADS=%s\n", m->cpu,
-	       m->cores, m->load_before[0], m->load_before[1], m->load_before[2],
+	printf("machine: %s, %d cores, load %.2f %.2f %.2f, LP_NUM_THREADS=%s\n", m->cpu, m->cores,
+	       m->load_before[0], m->load_before[1], m->load_before[2],
 	       m->lp_threads[0] ? m->lp_threads : "unset");
 	if (m->device[0])
 		printf("vulkan: %s\n", m->device);
@@ -99,7 +99,7 @@ void bench_print_net(const struct bench_net *net, const struct bench_options *op
 	}
 	if ((opt->backend_mask & 3) == 3 && net->run[0].ok && net->run[1].ok)
 		printf("| %5.2fx", net->run[VISID_BACKEND_CPU].wall.p50 /
-					net->run[VISID_BACKEND_VULKAN].wall.p50);
+				       net->run[VISID_BACKEND_VULKAN].wall.p50);
 	printf("\n");
 	fflush(stdout);
 }
@@ -147,8 +147,8 @@ static void print_layers_of(const struct bench_net *net, enum visid_backend b, i
 	printf("\n%s %dx%d on %s: %d layers, %d dispatches, %.2f ms in layers, bound %.2f ms\n",
 	       net->name, net->in_h, net->in_w, bench_backend_name(b), run->layer_count,
 	       run->dispatches, total, total_bound);
-	printf("  %3s %-28s %-11s %8s %8s %3s %8s %8s %7s %-7s %s\n", "#", "operators",
-	       "output", "MMAC", "KiB", "dsp", "ms", "bound", "x", "limit", "tensor");
+	printf("  %3s %-28s %-11s %8s %8s %3s %8s %8s %7s %-7s %s\n", "#", "operators", "output",
+	       "MMAC", "KiB", "dsp", "ms", "bound", "x", "limit", "tensor");
 	for (int i = 0; i < run->layer_count; i++) {
 		const struct ranked_layer *r = &ranked[i];
 		const struct visid_net_layer_info *l = &r->l->info;
@@ -182,9 +182,10 @@ void bench_print_layers(const struct bench_net *net, const struct bench_options 
 
 void bench_print_pipeline(enum visid_backend backend, const struct bench_pipeline *p)
 {
-	printf("\nface pipeline on %s: visid_face_detect + visid_face_embed of each face, per frame;\n"
-	       "nets: the sum of the standalone p50s of the networks the frame ran\n",
-	       bench_backend_name(backend));
+	printf(
+	    "\nface pipeline on %s: visid_face_detect + visid_face_embed of each face, per frame;\n"
+	    "nets: the sum of the standalone p50s of the networks the frame ran\n",
+	    bench_backend_name(backend));
 	if (!p->ok) {
 		printf("  failed: see the log\n");
 		return;
@@ -223,8 +224,8 @@ void bench_print_targets(const struct bench_net *nets, const struct bench_pipeli
 			 const struct bench_ceiling *c, const struct bench_options *opt)
 {
 	printf("\ntargets: each network >= %.0f%% of the GEMM ceiling; pipeline p50 at 1280x720 "
-	       "with one face <= %.0fx its networks\n", 100 * TARGET_NET_FRACTION,
-	       TARGET_PIPELINE_RATIO);
+	       "with one face <= %.0fx its networks\n",
+	       100 * TARGET_NET_FRACTION, TARGET_PIPELINE_RATIO);
 	for (int b = BENCH_BACKENDS - 1; b >= 0; b--) {
 		const struct bench_frame *f;
 
@@ -233,7 +234,8 @@ void bench_print_targets(const struct bench_net *nets, const struct bench_pipeli
 		printf("  %-6s", bench_backend_name(b));
 		for (int i = 0; i < BENCH_NET_COUNT; i++) {
 			const struct bench_net_run *r = &nets[i].run[b];
-			double frac = r->ok ? ceiling_fraction(nets[i].macs, r->wall.p50, &c[b]) : 0;
+			double frac =
+			    r->ok ? ceiling_fraction(nets[i].macs, r->wall.p50, &c[b]) : 0;
 
 			printf(" %s %dx%d %.1f%%%s", nets[i].name, nets[i].in_h, nets[i].in_w,
 			       100 * frac, frac >= TARGET_NET_FRACTION ? " met;" : " missed;");
@@ -355,8 +357,8 @@ static cJSON *pipeline_json(const struct bench_pipeline *p)
 		cJSON_AddItemToObject(j, "ms", stats_json(&f->ms));
 		cJSON_AddNumberToObject(j, "fps", f->fps);
 		cJSON_AddNumberToObject(j, "nets_ms", f->nets_ms);
-		cJSON_AddNumberToObject(j, "p50_over_nets", f->nets_ms > 0 ? f->ms.p50 / f->nets_ms
-									 : -1);
+		cJSON_AddNumberToObject(j, "p50_over_nets",
+					f->nets_ms > 0 ? f->ms.p50 / f->nets_ms : -1);
 		cJSON_AddItemToArray(frames, j);
 	}
 	return o;

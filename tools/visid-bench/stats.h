@@ -37,7 +37,7 @@ static inline void bench_stats_compute(double *values, int n, struct bench_stats
 {
 	double sum = 0;
 
-	*s = (struct bench_stats){ .n = n > 0 ? n : 0 };
+	*s = (struct bench_stats){.n = n > 0 ? n : 0};
 	if (n < 1)
 		return;
 	qsort(values, n, sizeof(*values), bench_compare_double);
