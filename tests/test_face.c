@@ -218,6 +218,49 @@ static void test_same_person(void)
 	VT_CHECK(same_j > 0.45 && same_o > 0.45, "same-person cosines %.3f, %.3f", same_j, same_o);
 }
 
+/*
+ * The whole chain on the golden case's face: detection, refinement, alignment
+ * and embedding land on the reference vector (made from the reference's own
+ * keypoints and a different JPEG decoder, hence not bit-exact).
+ */
+static void test_golden_face(void)
+{
+	static const float golden_box[4] = { 1466.9f, 247.5f, 1635.2f, 415.7f };
+	struct visid_face faces[VISID_MAX_FACES];
+	struct visid_image img;
+	float vec[VISID_EMBED_DIM], *gold = NULL;
+	char path[256];
+	int n, best = -1;
+	double cos;
+
+	if (visid_image_load(visid_test_model("samples/sample1.jpg", path, sizeof(path)), &img)) {
+		VT_CHECK(0, "models/samples/sample1.jpg missing: run scripts/fetch-models");
+		return;
+	}
+	n = visid_face_detect(face_pipe, &img, faces, VISID_MAX_FACES);
+	for (int i = 0; i < n; i++)
+		if (visid_box_iou(faces[i].box, golden_box) > 0.5f)
+			best = i;
+	VT_CHECK(n == 3 && best >= 0, "sample1: %d faces, golden face %sfound", n,
+		 best < 0 ? "not " : "");
+	if (best >= 0 && visid_face_embed(face_pipe, &img, &faces[best], vec) == 0) {
+		long count = visid_test_read_f32(
+			visid_test_shared("golden/face_sample1_f0/mfn_embedding_l2norm.f32", path,
+					  sizeof(path)),
+			&gold);
+
+		VT_CHECK(count == VISID_EMBED_DIM, "%s: %ld floats", path, count);
+		if (count == VISID_EMBED_DIM) {
+			cos = cosine(vec, gold);
+			printf("\n    cosine to the golden vector %.4f ", cos);
+			VT_CHECK(cos > 0.95, "sample1 face: cosine %.4f to the golden embedding",
+				 cos);
+		}
+	}
+	free(gold);
+	visid_image_free(&img);
+}
+
 /* Crops that hold no face are refused with a reason, never turned into a vector. */
 static void test_embed_refusals(void)
 {
@@ -357,5 +400,6 @@ static void test_pose_classes(void)
 VISID_SUITE(face, "face", open_pipeline, close_pipeline, need_models_and_faces,
 	    VISID_TEST(test_missing_models), VISID_TEST(test_model_id),
 	    VISID_TEST(test_group_detection), VISID_TEST(test_same_person),
+	    VISID_TEST(test_golden_face),
 	    VISID_TEST(test_embed_refusals), VISID_TEST(test_quality_reasons),
 	    VISID_TEST(test_too_small), VISID_TEST(test_pose_classes))
