@@ -473,7 +473,7 @@ err_nomem:
 
 #define PANEL_W 420
 #define PANEL_H 300
-#define MARGIN 50
+#define MARGIN 56
 #define HIST_LO -0.5f
 #define HIST_HI 1.0f
 #define HIST_BINS 60
@@ -505,7 +505,7 @@ static void svg_frame(FILE *f, double x, double y, const char *title, const char
 		   "stroke=\"#333\"/>\n", x, y, PANEL_W, PANEL_H);
 	svg_text(f, x + PANEL_W / 2.0, y - 8, "middle", title);
 	svg_text(f, x + PANEL_W / 2.0, y + PANEL_H + 34, "middle", xlabel);
-	fprintf(f, "<g transform=\"translate(%.1f %.1f) rotate(-90)\">", x - 34,
+	fprintf(f, "<g transform=\"translate(%.1f %.1f) rotate(-90)\">", x - 40,
 		y + PANEL_H / 2.0);
 	svg_text(f, 0, 0, "middle", ylabel);
 	fputs("</g>\n", f);

@@ -284,8 +284,9 @@ static void print_summary(const struct eval_run *run, const struct visid_eval_re
 	for (int g = 0; g < r->group_count; g++) {
 		const struct visid_eval_group *x = &r->groups[g];
 
-		printf("group %-12s %4zu images  FNMR %6.2f %% of %zu  FMR %7.3f %% of %zu\n",
-		       x->name, x->images, 100 * x->fnmr, x->genuine, 100 * x->fmr, x->impostor);
+		printf("group %-12s %4zu images  FNMR %6.2f %% of %zu  FMR %7.3f %% of %zu%s\n",
+		       x->name, x->images, 100 * x->fnmr, x->genuine, 100 * x->fmr, x->impostor,
+		       x->genuine && x->impostor ? "" : "  (no pairs: rate not measured)");
 	}
 	if (r->group_count)
 		printf("across groups      FMR %7.3f %% of %zu\n", 100 * r->cross_group_fmr,
