@@ -206,33 +206,40 @@ static void test_delete_and_reenroll(void)
 
 /*
  * Guided enrollment as from a camera: the frames (a directory standing in
- * for the camera) show the five angles; each angle is asked for in turn.
+ * for the camera, looping) show a motion-blurred face, then the five angles.
+ * Each angle is asked for in turn; the blurred frame is refused with its
+ * reason.
  */
 static void test_guided_enrollment(void)
 {
-	static const char *const angles[] = { "s1_front.jpg", "s1_left30.jpg", "s1_right30.jpg",
-					      "s1_up30.jpg", "s1_down30.jpg" };
-	char dir[300], link[400], src[320];
+	static const char *const frames[] = {
+		FACES "blur/derived/%s",
+		FACES "pose/pointing04/person01/s1_front.jpg",
+		FACES "pose/pointing04/person01/s1_left30.jpg",
+		FACES "pose/pointing04/person01/s1_right30.jpg",
+		FACES "pose/pointing04/person01/s1_up30.jpg",
+		FACES "pose/pointing04/person01/s1_down30.jpg",
+	};
+	char dir[300], link[400], src[320], rel[200], target[PATH_MAX];
 	int ret;
 
+	run_visid("delete", "--all", NULL);
 	snprintf(dir, sizeof(dir), "%s", visid_test_tmpdir());
-	for (int i = 0; i < 5; i++) {
-		char rel[128];
-
-		char target[PATH_MAX];
-
-		snprintf(rel, sizeof(rel), FACES "pose/pointing04/person04/%s", angles[i]);
+	for (int i = 0; i < 6; i++) {
+		snprintf(rel, sizeof(rel), frames[i], "barack_obama_obama2_motion15.jpg");
 		snprintf(link, sizeof(link), "%s/%d.jpg", dir, i);
 		VT_CHECK(realpath(shared(rel), target) && symlink(target, link) == 0,
-			 "cannot link %.200s", link);
+			 "cannot link %.200s", rel);
 	}
 	snprintf(src, sizeof(src), "dir:%s", dir);
-	ret = run_visid("enroll", "guided", "--camera", "--source", src, "--timeout", "60", NULL);
+	ret = run_visid("enroll", "guided", "--camera", "--loop", "--source", src, "--timeout",
+			"60", NULL);
 	VT_CHECK(ret == 0, "guided enrollment exited %d: %.300s", ret, out);
+	VT_CHECK(strstr(out, "blurred"), "the blurred frame was not refused: %.300s", out);
 	VT_CHECK(strstr(out, "Look straight at the camera") && strstr(out, "Captured: front") &&
-			 strstr(out, "Captured: down"),
+			 strstr(out, "Tilt your head slightly down") && strstr(out, "Captured: down"),
 		 "the angles were not asked for and captured in turn: %.300s", out);
-	run_visid("identify", P04("person04", "s2_front.jpg"), NULL);
+	run_visid("identify", P04("person01", "s2_front.jpg"), NULL);
 	VT_CHECK(!strcmp(identified(), "guided"), "the guided member identified as '%s'",
 		 identified());
 }

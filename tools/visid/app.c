@@ -1,11 +1,13 @@
 /* Set-up shared by the visid commands, and matching against the gallery. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "visid/log.h"
+#include "visid/hal.h"
 #include "visid/match.h"
 
 void app_init(struct app *app)
@@ -123,23 +125,35 @@ static int open_pipeline(struct app *app)
 	return ret;
 }
 
-/* The store's re-vectorisation hook: the largest face of a stored image. */
+/*
+ * The store's re-vectorisation hook, and enrollment's: the face at the
+ * centre of a stored crop (app_face_crop_png centres the enrolled face; a
+ * neighbour may show at the edge).
+ */
 int app_embed_image_bytes(void *ctx, const uint8_t *bytes, size_t len,
-			      float vec[VISID_EMBED_DIM])
+			  float vec[VISID_EMBED_DIM])
 {
 	struct app *app = ctx;
+	struct visid_face faces[8];
 	struct visid_image img;
-	struct visid_face face;
-	int ret;
+	int ret, n, best = 0;
+	float best_d = 0;
 
 	ret = visid_image_decode(bytes, len, "stored enrollment image", &img);
 	if (ret)
 		return ret;
-	ret = visid_face_detect(app->pipe, &img, &face, 1);
-	if (ret == 0)
-		ret = -ENOENT;
-	if (ret > 0)
-		ret = visid_face_embed(app->pipe, &img, &face, vec);
+	n = visid_face_detect(app->pipe, &img, faces, 8);
+	for (int i = 0; i < n; i++) {
+		float dx = (faces[i].box[0] + faces[i].box[2] - img.width) / 2;
+		float dy = (faces[i].box[1] + faces[i].box[3] - img.height) / 2;
+
+		if (i == 0 || dx * dx + dy * dy < best_d) {
+			best_d = dx * dx + dy * dy;
+			best = i;
+		}
+	}
+	ret = n < 0 ? n : n == 0 ? -ENOENT : visid_face_embed(app->pipe, &img, &faces[best], vec);
+	explicit_bzero(img.data, (size_t)img.stride * img.height);
 	visid_image_free(&img);
 	return ret;
 }
@@ -273,7 +287,7 @@ void app_match(struct app *app, const float vec[VISID_EMBED_DIM], struct app_mat
 		return;
 	out->best = (int)m.id;
 	out->similarity = m.score;
-	out->margin = m.margin;
+	out->margin = m.second < 0 ? NAN : m.margin;
 	/* A near tie between two members is not evidence for either. */
 	if (m.accepted && (m.second < 0 || m.margin >= app->cfg.match_margin))
 		out->member = (int)m.id;
@@ -286,38 +300,56 @@ const char *app_member_name(const struct app *app, int member)
 	return app->gallery.members[member].name;
 }
 
+/*
+ * The stored crop is a square three times the face's size, black where it
+ * leaves the image, at most CROP_MAX_SIDE pixels: the detector that finds
+ * the face again later works best when the face fills about a third of the
+ * picture, and a bounded size keeps each record small.
+ */
+#define CROP_MAX_SIDE 480
+
 int app_face_crop_png(const struct visid_image *img, const struct visid_face *face,
 		      uint8_t **png, size_t *len)
 {
 	float w = face->box[2] - face->box[0], h = face->box[3] - face->box[1];
-	float side = (w > h ? w : h) * 2.0f;
-	float cx = (face->box[0] + face->box[2]) / 2, cy = (face->box[1] + face->box[3]) / 2;
-	int x0 = (int)(cx - side / 2), y0 = (int)(cy - side / 2);
-	int x1 = (int)(cx + side / 2), y1 = (int)(cy + side / 2);
-	struct visid_image rgb, crop;
+	float side = (w > h ? w : h) * 3.0f;
+	float sx = (face->box[0] + face->box[2] - side) / 2;
+	float sy = (face->box[1] + face->box[3] - side) / 2;
+	int out = side < CROP_MAX_SIDE ? (int)side : CROP_MAX_SIDE;
+	float scale = out / side;
+	int x0 = sx < 0 ? 0 : (int)sx, y0 = sy < 0 ? 0 : (int)sy;
+	int x1 = (int)(sx + side), y1 = (int)(sy + side);
+	struct visid_image rgb, crop, region;
 	int ret;
 
+	if (!(side >= 8))
+		return -EINVAL;
 	ret = visid_image_to_rgb24(img, &rgb);
 	if (ret)
 		return ret;
-	x0 = x0 < 0 ? 0 : x0;
-	y0 = y0 < 0 ? 0 : y0;
 	x1 = x1 > rgb.width ? rgb.width : x1;
 	y1 = y1 > rgb.height ? rgb.height : y1;
-	if (x1 - x0 < 8 || y1 - y0 < 8) {
+	if (x1 - x0 < 2 || y1 - y0 < 2) {
 		visid_image_free(&rgb);
 		return -EINVAL;
 	}
-	ret = visid_image_alloc(&crop, x1 - x0, y1 - y0, VISID_FMT_RGB24);
+	region = rgb;
+	region.owned = NULL;
+	region.width = x1 - x0;
+	region.height = y1 - y0;
+	region.data = rgb.data + (size_t)y0 * rgb.stride + (size_t)x0 * 3;
+
+	ret = visid_image_alloc(&crop, out, out, VISID_FMT_RGB24);
 	if (!ret) {
-		for (int y = y0; y < y1; y++)
-			memcpy(crop.data + (size_t)(y - y0) * crop.stride,
-			       rgb.data + (size_t)y * rgb.stride + (size_t)x0 * 3,
-			       (size_t)(x1 - x0) * 3);
-		ret = visid_image_encode_png(&crop, png, len);
+		ret = visid_draw_image(&crop, &region, (int)((x0 - sx) * scale),
+				       (int)((y0 - sy) * scale), (int)(region.width * scale + 0.5f),
+				       (int)(region.height * scale + 0.5f));
+		if (!ret)
+			ret = visid_image_encode_png(&crop, png, len);
 		explicit_bzero(crop.data, (size_t)crop.stride * crop.height);
 		visid_image_free(&crop);
 	}
+	explicit_bzero(rgb.data, (size_t)rgb.stride * rgb.height);
 	visid_image_free(&rgb);
 	return ret;
 }

@@ -50,7 +50,7 @@ struct app_match {
 	int member;		/* index into app.gallery.members, -1: unknown */
 	int best;		/* most similar member even when not accepted, -1: none */
 	float similarity;	/* best member's score */
-	float margin;		/* best minus second-best member */
+	float margin;		/* best minus second-best member; NaN with no second */
 };
 
 struct app {

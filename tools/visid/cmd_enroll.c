@@ -28,6 +28,7 @@ struct enrollment {
 	uint8_t *png[VISID_POSE_COUNT];
 	char source[VISID_POSE_COUNT][256];
 	unsigned filled;
+	float front_pitch;	/* guided enrollment: of the captured front view */
 };
 
 static void usage(FILE *f)
@@ -64,9 +65,8 @@ static void free_enrollment(struct enrollment *e)
 
 /* Crops, stores and embeds one accepted face into its pose slot. */
 static int take_pose(struct app *app, struct enrollment *e, const struct visid_image *img,
-		     const struct visid_face *face, const char *from)
+		     const struct visid_face *face, enum visid_pose pose, const char *from)
 {
-	enum visid_pose pose = face->pose;
 	struct visid_store_slot *slot = &e->slots[pose];
 	uint8_t *png;
 	size_t len;
@@ -108,36 +108,129 @@ static unsigned pick_face(struct app *app, const struct visid_image *img, int fa
 	return face->issues & ~VISID_Q_MULTIPLE_FACES;
 }
 
-static int enroll_photo(struct app *app, struct enrollment *e, const char *path, int face_index)
+/*
+ * Up and down are judged against the member's own front view: where the
+ * nose sits between eyes and mouth varies by about 0.1 between people and
+ * camera heights, while a 30-degree tilt moves it 0.06 to 0.30 from the same
+ * person's front (Pointing'04, docs/POSE.md).
+ */
+#define RELATIVE_PITCH 0.05f
+
+static int is_level(enum visid_pose pose)
 {
+	return pose == VISID_POSE_FRONT || pose == VISID_POSE_UP || pose == VISID_POSE_DOWN;
+}
+
+static enum visid_pose relative_pose(const struct visid_face *face, float front_pitch)
+{
+	if (!is_level(face->pose))
+		return face->pose;
+	if (face->pitch < front_pitch - RELATIVE_PITCH)
+		return VISID_POSE_UP;
+	if (face->pitch > front_pitch + RELATIVE_PITCH)
+		return VISID_POSE_DOWN;
+	return VISID_POSE_FRONT;
+}
+
+struct candidate {
+	const char *path;
 	struct visid_image img;
 	struct visid_face face;
+};
+
+/* Loads a photo and finds its face; on failure the reason is printed. */
+static int load_candidate(struct app *app, const char *path, int face_index,
+			  struct candidate *c)
+{
 	unsigned issues;
 	int ret;
 
-	ret = visid_image_load(path, &img);
+	c->path = path;
+	ret = visid_image_load(path, &c->img);
 	if (ret) {
 		printf("%s: rejected: cannot read the image (%s)\n", path, strerror(-ret));
-		return 0;
+		return ret;
 	}
-	issues = pick_face(app, &img, face_index, &face);
-	if (!issues && face.pose == VISID_POSE_OTHER)
+	issues = pick_face(app, &c->img, face_index, &c->face);
+	if (!issues && c->face.pose == VISID_POSE_OTHER)
 		issues = VISID_Q_WRONG_ANGLE;
 	if (issues) {
 		printf("%s: rejected: %s: %s\n", path, visid_quality_reason(issues),
-		       visid_quality_advice(issues));
-	} else if (e->filled & (1u << face.pose)) {
-		printf("%s: %s angle already taken from %s; skipped\n", path,
-		       visid_pose_name(face.pose), e->source[face.pose]);
-	} else {
-		ret = take_pose(app, e, &img, &face, path);
-		if (ret)
-			printf("%s: rejected: no face vector (%s)\n", path, strerror(-ret));
-		else
-			printf("%s: %s\n", path, visid_pose_name(face.pose));
+		       issues == VISID_Q_WRONG_ANGLE ? "the head is tilted or turned too far"
+						     : visid_quality_advice(issues));
+		visid_image_free(&c->img);
+		return -EINVAL;
 	}
-	visid_image_free(&img);
 	return 0;
+}
+
+static int by_pitch(const void *a, const void *b)
+{
+	float x = (*(const struct candidate *const *)a)->face.pitch;
+	float y = (*(const struct candidate *const *)b)->face.pitch;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The front reference among the faces that are not turned: with three or
+ * more, the middle one by pitch (a front between an up and a down view);
+ * with fewer, the one the absolute bins call front.
+ */
+static int front_pitch_of(struct candidate *c, int n, float *front_pitch)
+{
+	struct candidate *level[64];
+	int count = 0;
+
+	for (int i = 0; i < n && count < 64; i++)
+		if (c[i].path && is_level(c[i].face.pose))
+			level[count++] = &c[i];
+	if (count >= 3) {
+		qsort(level, (size_t)count, sizeof(level[0]), by_pitch);
+		*front_pitch = level[count / 2]->face.pitch;
+		return 0;
+	}
+	for (int i = 0; i < count; i++) {
+		if (level[i]->face.pose == VISID_POSE_FRONT) {
+			*front_pitch = level[i]->face.pitch;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void enroll_photos(struct app *app, struct enrollment *e, char **paths, int n,
+			  int face_index)
+{
+	struct candidate *c = calloc((size_t)n, sizeof(*c));
+	float front_pitch;
+	int have_front;
+
+	if (!c)
+		return;
+	for (int i = 0; i < n; i++)
+		if (load_candidate(app, paths[i], face_index, &c[i]))
+			c[i].path = NULL;
+	have_front = front_pitch_of(c, n, &front_pitch) == 0;
+
+	for (int i = 0; i < n; i++) {
+		enum visid_pose pose;
+
+		if (!c[i].path)
+			continue;
+		pose = have_front ? relative_pose(&c[i].face, front_pitch) : c[i].face.pose;
+		if (e->filled & (1u << pose)) {
+			printf("%s: %s angle already taken from %s; skipped\n", c[i].path,
+			       visid_pose_name(pose), e->source[pose]);
+		} else if (take_pose(app, e, &c[i].img, &c[i].face, pose, c[i].path)) {
+			printf("%s: rejected: no face vector\n", c[i].path);
+		} else {
+			printf("%s: %s\n", c[i].path, visid_pose_name(pose));
+		}
+		explicit_bzero(c[i].img.data, (size_t)c[i].img.stride * c[i].img.height);
+		visid_image_free(&c[i].img);
+	}
+	free(c);
 }
 
 static void show_guidance(struct visid_screen *scr, struct visid_overlay *ov,
@@ -169,6 +262,20 @@ static double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * The front is whatever level view the member gives when asked to look
+ * straight; up and down are then judged against it.
+ */
+static int angle_matches(const struct visid_face *face, enum visid_pose want,
+			 const struct enrollment *e)
+{
+	if (want == VISID_POSE_FRONT)
+		return is_level(face->pose);
+	if (want == VISID_POSE_UP || want == VISID_POSE_DOWN)
+		return relative_pose(face, e->front_pitch) == want;
+	return face->pose == want;
+}
+
 /* Asks for one angle until a frame passes every check, or time runs out. */
 static int capture_pose(struct app *app, struct enrollment *e, struct visid_source *src,
 			struct visid_screen *scr, struct visid_overlay *ov,
@@ -194,11 +301,15 @@ static int capture_pose(struct app *app, struct enrollment *e, struct visid_sour
 				strerror(-ret));
 			return ret;
 		}
-		issues = visid_face_check(app->pipe, &frame.image, want, &face);
+		issues = visid_face_check(app->pipe, &frame.image, VISID_POSE_OTHER, &face);
+		if (!issues && !angle_matches(&face, want, e))
+			issues = VISID_Q_WRONG_ANGLE;
 		if (!issues) {
-			ret = take_pose(app, e, &frame.image, &face, visid_source_name(src));
+			ret = take_pose(app, e, &frame.image, &face, want, visid_source_name(src));
 			if (ret)
 				continue;
+			if (want == VISID_POSE_FRONT)
+				e->front_pitch = face.pitch;
 			printf("Captured: %s\n", visid_pose_name(want));
 			fflush(stdout);
 			snprintf(text, sizeof(text), "Captured: %s", visid_pose_name(want));
@@ -213,7 +324,8 @@ static int capture_pose(struct app *app, struct enrollment *e, struct visid_sour
 			      text);
 		if (issues != last_issues) {
 			if (issues == VISID_Q_WRONG_ANGLE)
-				printf("  wrong angle (%s seen): %s\n", visid_pose_name(face.pose),
+				printf("  wrong angle (%s seen): %s\n",
+				       visid_pose_name(relative_pose(&face, e->front_pitch)),
 				       instructions[want]);
 			else
 				printf("  %s: %s\n", visid_quality_reason(issues),
@@ -400,8 +512,7 @@ static int run_enroll(int argc, char **argv)
 		if (!ret)
 			ret = store_member(&app, &e, name, avatar, 0);
 	} else {
-		for (int i = optind + 1; i < argc; i++)
-			enroll_photo(&app, &e, argv[i], face_index);
+		enroll_photos(&app, &e, argv + optind + 1, argc - optind - 1, face_index);
 		ret = store_member(&app, &e, name, avatar, partial);
 	}
 	free_enrollment(&e);

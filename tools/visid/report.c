@@ -41,7 +41,11 @@ void report_match(cJSON *j, const struct app *app, const struct app_match *m)
 		cJSON_AddStringToObject(j, "result", "recognised");
 		cJSON_AddStringToObject(j, "member", app_member_name(app, m->member));
 		cJSON_AddNumberToObject(j, "similarity", round3(m->similarity));
-		cJSON_AddNumberToObject(j, "margin", round3(m->margin));
+		/* No runner-up (a one-member gallery): no margin to report. */
+		if (isfinite(m->margin))
+			cJSON_AddNumberToObject(j, "margin", round3(m->margin));
+		else
+			cJSON_AddNullToObject(j, "margin");
 	} else {
 		cJSON_AddStringToObject(j, "result", "unknown");
 		cJSON_AddNullToObject(j, "member");
