@@ -496,14 +496,15 @@ static int loop(struct runner *r)
 static void usage(FILE *f, const char *cmd)
 {
 	fprintf(f,
-		"usage: visid %s [--source SPEC] [--screen SPEC] [--frames N] [--stats]\n"
-		"                 [--stills] [--control PATH | --no-control]%s\n\n"
+		"usage: visid %s [--source SPEC] [--screen SPEC] [--frames N] [--repeat N]\n"
+		"                 [--stats] [--stills] [--control PATH | --no-control]%s\n\n"
 		"%s\n\n"
 		"  --source SPEC   frames from v4l2:/dev/videoN (default: the configured or\n"
 		"                  first camera), dir:PATH, y4m:PATH, image:PATH, or a path\n"
 		"  --screen SPEC   drm, drm:/dev/dri/cardN, or png:DIR for PNG snapshots of\n"
 		"                  what the screen shows (default: no screen)\n"
 		"  --frames N      stop after N frames\n"
+		"  --repeat N      an image:PATH source gives its image N times\n"
 		"  --stats         print per-stage latency (p50, p99) on exit\n"
 		"  --stills        the frames are unrelated photos: detect in each, no tracking\n"
 		"  --frame-events  also a \"frame\" event per frame listing every track\n"
@@ -527,6 +528,7 @@ static int run_loop_command(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "screen", required_argument, NULL, 'S' },
 		{ "frames", required_argument, NULL, 'n' },
+		{ "repeat", required_argument, NULL, 'R' },
 		{ "stats", no_argument, NULL, 't' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "no-control", no_argument, NULL, 'N' },
@@ -539,6 +541,7 @@ static int run_loop_command(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = argv[0], *source = NULL, *screen = NULL, *control = NULL;
+	int repeat = 0;
 	struct visid_source_options sopt;
 	struct rlimit no_core = { 0, 0 };
 	struct runner *r;
@@ -559,6 +562,14 @@ static int run_loop_command(int argc, char **argv)
 			break;
 		case 'n':
 			r->max_frames = strtoull(optarg, NULL, 10);
+			break;
+		case 'R':
+			repeat = atoi(optarg);
+			if (repeat < 1) {
+				fprintf(stderr, "visid: --repeat needs a count of at least 1\n");
+				free(r);
+				return VISID_EXIT_USAGE;
+			}
 			break;
 		case 't':
 			r->stats = 1;
@@ -626,6 +637,7 @@ static int run_loop_command(int argc, char **argv)
 	visid_source_options_init(&sopt);
 	sopt.width = r->app.cfg.camera_width;
 	sopt.height = r->app.cfg.camera_height;
+	sopt.repeat = repeat;
 	sopt.loop = r->loop_files;
 	if (!source)
 		source = r->app.cfg.camera[0] ? r->app.cfg.camera : "v4l2:/dev/video0";
