@@ -17,6 +17,9 @@
 #include "graph.h"
 #include "visid/log.h"
 
+/* Longest side of a computed tensor, window or stride: larger than any frame visid sees. */
+#define MAX_SIDE 16384
+
 struct builder {
 	const struct visid_tfl_model *m;
 	struct visid_graph *g;
@@ -181,6 +184,9 @@ static int same_shape(const struct visid_graph_value *a, const struct visid_grap
 /* Output size and leading pad of one spatial axis (TensorFlow SAME/VALID). */
 static int window_axis(int in, int k, int stride, int padding, int *out, int *before)
 {
+	/* No real window or stride is larger than a frame; a damaged file's would overflow. */
+	if (k < 1 || stride < 1 || k > MAX_SIDE || stride > MAX_SIDE)
+		return -EINVAL;
 	if (padding == VISID_TFL_SAME) {
 		int total;
 
@@ -750,10 +756,9 @@ static int build_pad(struct builder *b, int k)
 /*
  * The target size scales with the input: a x2 upsampling in the file stays
  * x2 when the network runs on a larger input. A size from a damaged file
- * must neither overflow nor ask for a buffer larger than any real frame.
+ * must neither overflow nor ask for a buffer larger than any real frame
+ * (MAX_SIDE).
  */
-#define RESIZE_MAX_SIDE 16384
-
 static int resize_axis_size(int in, int file_in, int file_out, int *out)
 {
 	long long size;
@@ -767,7 +772,7 @@ static int resize_axis_size(int in, int file_in, int file_out, int *out)
 		size = in / (file_in / file_out);
 	else
 		return -EINVAL;
-	if (size < 1 || size > RESIZE_MAX_SIDE)
+	if (size < 1 || size > MAX_SIDE)
 		return -EINVAL;
 	*out = (int)size;
 	return 0;
