@@ -6,9 +6,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "visid/eval.h"
+#include "visid/face.h"
 #include "visid/log.h"
 
 static int near(double a, double b, double tol)
@@ -248,3 +250,84 @@ VISID_SUITE(eval, "eval", NULL, NULL, NULL, VISID_TEST(test_eer_crossing),
 	    VISID_TEST(test_eer_between_steps), VISID_TEST(test_eer_separated),
 	    VISID_TEST(test_operating_points), VISID_TEST(test_pairs_groups_margins),
 	    VISID_TEST(test_needs_both_kinds))
+
+/*
+ * Real photos through the face pipeline (CPU backend): the openface set's
+ * six photos, two people with two each and two singles. Lennon's and
+ * Clapton's own photos must be each other's closest, so both genuine pairs
+ * beat all 13 impostor pairs (EER 0, no negative margin) and the plot holds
+ * them.
+ */
+static const char *need_models_and_photos(void)
+{
+	char path[256];
+
+	if (!visid_test_have_shared("data/faces/identity/openface"))
+		return "../shared/data/faces is absent (real photos needed)";
+	if (access(visid_test_model("MobileFaceNet.tflite", path, sizeof(path)), R_OK))
+		return "models are not fetched (run scripts/fetch-models)";
+	return NULL;
+}
+
+static void test_openface_photos(void)
+{
+	static const char *const photos[][2] = {
+		{ "john_lennon", "lennon-1.jpg" },   { "john_lennon", "lennon-2.jpg" },
+		{ "eric_clapton", "clapton-1.jpg" }, { "eric_clapton", "clapton-2.jpg" },
+		{ "amy_adams", "adams.jpg" },	     { "steve_carell", "carell.jpg" },
+	};
+	char dir[256], path[512];
+	struct visid_face_options opt = {
+		.model_dir = visid_test_model("", dir, sizeof(dir)),
+		.backend = VISID_BACKEND_CPU,
+	};
+	struct visid_face_pipeline *pipe = NULL;
+	struct visid_eval *ev = NULL;
+	struct visid_eval_report r;
+	float vec[VISID_EMBED_DIM];
+	int added = 0;
+
+	if (visid_face_pipeline_create(&opt, &pipe) || visid_eval_create(&ev)) {
+		VT_CHECK(0, "cannot start the face pipeline on %s", dir);
+		goto out_free;
+	}
+	for (size_t i = 0; i < sizeof(photos) / sizeof(photos[0]); i++) {
+		struct visid_face face;
+		struct visid_image img;
+		char rel[128];
+
+		snprintf(rel, sizeof(rel), "data/faces/identity/openface/%s/%s", photos[i][0],
+			 photos[i][1]);
+		if (visid_image_load(visid_test_shared(rel, path, sizeof(path)), &img)) {
+			VT_CHECK(0, "%s unreadable", rel);
+			continue;
+		}
+		if (visid_face_detect(pipe, &img, &face, 1) == 1 &&
+		    !visid_face_embed(pipe, &img, &face, vec))
+			added += !visid_eval_add(ev, photos[i][0], "all", vec);
+		else
+			VT_CHECK(0, "%s: no face or no vector", rel);
+		visid_image_free(&img);
+	}
+	VT_CHECK(added == 6 && !visid_eval_compute(ev, &r), "%d of 6 photos embedded", added);
+	if (added != 6)
+		goto out_free;
+	VT_CHECK(r.rates.genuine == 2 && r.rates.impostor == 13, "%zu genuine, %zu impostor pairs",
+		 r.rates.genuine, r.rates.impostor);
+	VT_CHECK(r.rates.eer == 0 && r.margins.probes == 4 && r.margins.negative == 0 &&
+			 r.margins.min > 0,
+		 "EER %.3f, margins over %zu photos: min %.3f, %zu negative", r.rates.eer,
+		 r.margins.probes, r.margins.min, r.margins.negative);
+	VT_CHECK(r.group_count == 1 && r.groups[0].images == 6 && r.groups[0].fnmr == 0,
+		 "group 'all': %zu images, FNMR %.3f", r.group_count ? r.groups[0].images : 0,
+		 r.group_count ? r.groups[0].fnmr : -1);
+	printf("[genuine beat impostors by %.3f at least; closest impostors %s ~ %s %.3f] ",
+	       r.margins.min, r.closest[0].label_a, r.closest[0].label_b, r.closest[0].score);
+out_free:
+	explicit_bzero(vec, sizeof(vec));
+	visid_eval_destroy(ev);
+	visid_face_pipeline_destroy(pipe);
+}
+
+VISID_SUITE(eval_photos, "eval-photos", NULL, NULL, need_models_and_photos,
+	    VISID_TEST(test_openface_photos))
