@@ -1045,6 +1045,132 @@ static int assign_outputs(struct builder *b)
 	return 0;
 }
 
+/* Layers and graph outputs reading each storage. */
+static int *count_readers(const struct visid_graph *g)
+{
+	int *readers = calloc(g->n_values ? g->n_values : 1, sizeof(int));
+
+	if (!readers)
+		return NULL;
+	for (int i = 0; i < g->n_layers; i++)
+		for (int j = 0; j < 2; j++)
+			if (g->layers[i].in[j] >= 0)
+				readers[g->values[g->layers[i].in[j]].storage]++;
+	for (int i = 0; i < g->n_outputs; i++)
+		readers[g->values[g->outputs[i]].storage]++;
+	return readers;
+}
+
+/* The layer writing value v (-1: the input or none), searched before `before`. */
+static int writer(const struct visid_graph *g, int v, int before)
+{
+	for (int i = before - 1; i >= 0; i--)
+		if (g->layers[i].out >= 0 && g->values[g->layers[i].out].storage ==
+		    g->values[v].storage)
+			return i;
+	return -1;
+}
+
+/* The 2x2 stride 2 unpadded pool whose only reader is the add, or -1. */
+static int shortcut_pool(const struct visid_graph *g, const int *readers, int v, int add)
+{
+	int m = writer(g, v, add);
+	const struct visid_pool_params *p;
+
+	if (m < 0 || g->layers[m].kind != VISID_LAYER_MAXPOOL || readers[v] != 1 ||
+	    g->values[v].storage != v)
+		return -1;
+	p = &g->layers[m].p.pool;
+	if (p->kernel_h != 2 || p->kernel_w != 2 || p->stride_h != 2 || p->stride_w != 2 ||
+	    p->pad_top || p->pad_left || p->in_h != 2 * p->out_h || p->in_w != 2 * p->out_w)
+		return -1;
+	return m;
+}
+
+/*
+ * Folds the ADD at layer `add` into the dense conv computing one of its
+ * operands, when nothing else reads that conv's output and the other
+ * operand is ready before the conv runs and not written again before the
+ * add. 0 when fused, with *removed_pool the shortcut pool folded in too
+ * (-1: none); -1 when the add stays.
+ */
+static int fuse_add(struct visid_graph *g, const int *readers, int add, int *removed_pool)
+{
+	struct visid_graph_layer *l = &g->layers[add], *conv;
+	const struct visid_add_params *a = &l->p.add;
+	int slot, res, k, pool;
+	char add_op[sizeof(l->op)];
+
+	if (a->act != VISID_ACT_NONE && a->act != VISID_ACT_RELU)
+		return -1;
+	for (slot = 0; slot < 2; slot++) {
+		int v = l->in[slot];
+
+		if (slot == 1 && a->b_c != a->c)
+			return -1;
+		k = writer(g, v, add);
+		if (k < 0 || g->layers[k].kind != VISID_LAYER_CONV ||
+		    g->layers[k].p.conv.depthwise || g->layers[k].in[1] >= 0 ||
+		    g->values[v].storage != v || readers[v] != 1)
+			continue;
+		res = l->in[1 - slot];
+		pool = shortcut_pool(g, readers, res, add);
+		if (pool >= 0)
+			res = g->layers[pool].in[0];
+		if (writer(g, res, k) == writer(g, res, add))
+			break;
+	}
+	if (slot == 2)
+		return -1;
+
+	conv = &g->layers[k];
+	conv->in[1] = res;
+	conv->res.c = slot == 0 ? a->b_c : a->c;
+	conv->res.act = a->act;
+	conv->res.pool = pool >= 0;
+	snprintf(add_op, sizeof(add_op), "%s", l->op);
+	if (pool >= 0)
+		append_op(conv, "MAX_POOL_2D");
+	append_op(conv, add_op);
+	conv->out = l->out;
+	conv->name = l->name;
+	conv->tensor = l->tensor;
+	if (l->last_op > conv->last_op)
+		conv->last_op = l->last_op;
+	*removed_pool = pool;
+	return 0;
+}
+
+static void remove_layer(struct visid_graph *g, int i)
+{
+	memmove(&g->layers[i], &g->layers[i + 1], (g->n_layers - i - 1) * sizeof(g->layers[0]));
+	g->n_layers--;
+}
+
+/* Residual ADDs (and their shortcut pools) folded into the convs before them. */
+static int fuse_residuals(struct visid_graph *g)
+{
+	int *readers = count_readers(g);
+
+	if (!readers)
+		return -ENOMEM;
+	for (int i = 0; i < g->n_layers; i++) {
+		int pool;
+
+		if (g->layers[i].kind != VISID_LAYER_ADD ||
+		    fuse_add(g, readers, i, &pool) != 0)
+			continue;
+		remove_layer(g, i);
+		if (pool >= 0) {
+			remove_layer(g, pool);
+			i--;
+		}
+		i--;
+	}
+	free(readers);
+	return 0;
+}
+
 /* First write and last read of every storage, in layer steps. */
 static void compute_liveness(struct visid_graph *g)
 {
@@ -1214,6 +1340,8 @@ int visid_graph_build(const struct visid_tfl_model *model, int height, int width
 			ret = build_op(&b, k);
 	if (!ret)
 		ret = assign_outputs(&b);
+	if (!ret && !(flags & VISID_GRAPH_NO_FUSE))
+		ret = fuse_residuals(g);
 	if (ret)
 		goto out_free;
 	compute_liveness(g);

@@ -2,8 +2,10 @@
  * The executable form of a TFLite model for one input size: a list of
  * layers, each one kernel of kernels.h, with operators fused where the
  * kernels allow (bias and activation into conv, the expanded PReLU into
- * conv, channel PAD and RELU into ADD), shapes inferred for the chosen
- * input, and intermediate tensors assigned to reusable buffers by liveness.
+ * conv, channel PAD and RELU into ADD, and that ADD with a shortcut
+ * MAX_POOL_2D into the dense conv before it), shapes inferred for the
+ * chosen input, and intermediate tensors assigned to reusable buffers by
+ * liveness.
  * Both backends run the same graph.
  */
 #ifndef VISID_GRAPH_H
@@ -50,14 +52,27 @@ struct visid_graph_const {
 	size_t count;
 };
 
+/*
+ * A residual ADD fused into the dense conv before it: out = act(conv + r)
+ * with r the value in[1] of the conv layer, c channels per pixel (the rest
+ * zero, a fused channel PAD), max-pooled 2x2 stride 2 first when pool is
+ * set (the MAX_POOL_2D on the shortcut of a strided block).
+ */
+struct visid_graph_residual {
+	int c;
+	enum visid_act act;
+	int pool;
+};
+
 struct visid_graph_layer {
 	enum visid_layer_kind kind;
 	char op[48];	       /* operators covered, e.g. "CONV_2D+PRELU" */
 	const char *name;      /* output tensor name (the last fused operator's) */
 	int tensor;	       /* that output's model tensor index */
 	int first_op, last_op; /* model operator indices covered */
-	int in[2];	       /* value indices, -1 when absent */
+	int in[2];	       /* value indices, -1 when absent; conv: in[1] the residual */
 	int out;
+	struct visid_graph_residual res; /* conv with in[1] >= 0 */
 	union {
 		struct visid_conv_params conv;
 		struct visid_pool_params pool;

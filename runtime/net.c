@@ -6,6 +6,7 @@
  * run, so a run costs one submit plus the input and output transfers.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -137,6 +138,37 @@ static void cpu_destroy(struct visid_net *net)
 	free(net->cpu_buffers);
 }
 
+/* The ADD fused into a conv: out = act(out + r), r max-pooled 2x2 first when asked. */
+static void cpu_residual(const struct visid_graph_layer *l, const float *r, float *out)
+{
+	const struct visid_conv_params *p = &l->p.conv;
+	int rw = l->res.pool ? 2 * p->out_w : p->out_w;
+
+	for (int y = 0; y < p->batch * p->out_h; y++) {
+		for (int x = 0; x < p->out_w; x++) {
+			float *o = out + ((size_t)y * p->out_w + x) * p->out_c;
+
+			for (int c = 0; c < l->res.c; c++) {
+				float v;
+
+				if (l->res.pool) {
+					const float *q = r + ((size_t)2 * y * rw + 2 * x) * l->res.c + c;
+					size_t down = (size_t)rw * l->res.c;
+
+					v = fmaxf(fmaxf(q[0], q[l->res.c]),
+						  fmaxf(q[down], q[down + l->res.c]));
+				} else {
+					v = r[((size_t)y * p->out_w + x) * l->res.c + c];
+				}
+				o[c] += v;
+			}
+			if (l->res.act == VISID_ACT_RELU)
+				for (int c = 0; c < p->out_c; c++)
+					o[c] = fmaxf(o[c], 0.0f);
+		}
+	}
+}
+
 static void cpu_layer(struct visid_net *net, const struct visid_graph_layer *l)
 {
 	const float *a = cpu_value(net, l->in[0]), *b = cpu_value(net, l->in[1]);
@@ -145,6 +177,8 @@ static void cpu_layer(struct visid_net *net, const struct visid_graph_layer *l)
 	switch (l->kind) {
 	case VISID_LAYER_CONV:
 		visid_cpu_conv(&l->p.conv, a, l->weights.data, l->bias.data, l->slope.data, out);
+		if (b)
+			cpu_residual(l, b, out);
 		break;
 	case VISID_LAYER_MAXPOOL:
 		visid_cpu_maxpool(&l->p.pool, a, out);
@@ -259,12 +293,17 @@ static int vk_layer(struct visid_net *net, int i)
 	const struct vk_layer *c = &net->vk.layers[i];
 	struct visid_vk_seq *seq = net->vk.seq;
 	struct visid_vk_view a = vk_value(net, l->in[0]), out = vk_value(net, l->out);
+	struct visid_vk_residual res;
 
 	switch (l->kind) {
 	case VISID_LAYER_CONV:
-		return visid_vk_conv(seq, &l->p.conv, a, vk_const(net, &l->weights, c->weights),
-				     vk_const(net, &l->bias, c->bias),
-				     vk_const(net, &l->slope, c->slope), out, l->name);
+		res = (struct visid_vk_residual){ vk_value(net, l->in[1]), l->res.c, l->res.act,
+						  l->res.pool };
+		return visid_vk_conv_residual(seq, &l->p.conv, a,
+					      vk_const(net, &l->weights, c->weights),
+					      vk_const(net, &l->bias, c->bias),
+					      vk_const(net, &l->slope, c->slope),
+					      l->in[1] >= 0 ? &res : NULL, out, l->name);
 	case VISID_LAYER_MAXPOOL:
 		return visid_vk_maxpool(seq, &l->p.pool, a, out, l->name);
 	case VISID_LAYER_ADD:

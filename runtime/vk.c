@@ -87,6 +87,41 @@ int visid_vk_has_timestamps(const struct visid_gpu *gpu)
 	return gpu->timestamp_bits > 0;
 }
 
+size_t visid_vk_texel_limit(const struct visid_gpu *gpu, enum visid_vk_binding kind)
+{
+	if (kind == VISID_VK_STORAGE)
+		return SIZE_MAX;
+	return (unsigned)kind < sizeof(gpu->texel_limit) / sizeof(gpu->texel_limit[0]) ?
+	       gpu->texel_limit[kind] : 0;
+}
+
+int visid_vk_has_fp16_storage(const struct visid_gpu *gpu)
+{
+	return gpu->fp16_storage;
+}
+
+VkDescriptorType visid_vk_descriptor_type(enum visid_vk_binding kind)
+{
+	return kind == VISID_VK_STORAGE ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+	       : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+}
+
+VkFormat visid_vk_texel_format(enum visid_vk_binding kind)
+{
+	switch (kind) {
+	case VISID_VK_TEXELS_R32F:
+		return VK_FORMAT_R32_SFLOAT;
+	case VISID_VK_TEXELS_RGBA32F:
+		return VK_FORMAT_R32G32B32A32_SFLOAT;
+	case VISID_VK_TEXELS_R16F:
+		return VK_FORMAT_R16_SFLOAT;
+	case VISID_VK_TEXELS_RGBA16F:
+		return VK_FORMAT_R16G16B16A16_SFLOAT;
+	default:
+		return VK_FORMAT_UNDEFINED;
+	}
+}
+
 const char *visid_gpu_name(const struct visid_gpu *gpu)
 {
 	return gpu->props.deviceName;
@@ -373,6 +408,18 @@ out_free_devs:
 	return ret;
 }
 
+/* Which texel formats shaders may read, and how many texels a binding may span. */
+static void check_texel_formats(struct visid_gpu *gpu)
+{
+	for (int k = VISID_VK_TEXELS_R32F; k <= VISID_VK_TEXELS_RGBA16F; k++) {
+		VkFormatProperties props;
+
+		vkGetPhysicalDeviceFormatProperties(gpu->phys, visid_vk_texel_format(k), &props);
+		if (props.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT)
+			gpu->texel_limit[k] = gpu->props.limits.maxTexelBufferElements;
+	}
+}
+
 static int check_physical(struct visid_gpu *gpu)
 {
 	const char *name;
@@ -395,8 +442,11 @@ static int check_physical(struct visid_gpu *gpu)
 	gpu->queue_family = family;
 	gpu->timestamp_period = gpu->props.limits.timestampPeriod;
 	gpu->alignment = gpu->props.limits.minStorageBufferOffsetAlignment;
+	if (gpu->alignment < gpu->props.limits.minTexelBufferOffsetAlignment)
+		gpu->alignment = gpu->props.limits.minTexelBufferOffsetAlignment;
 	if (gpu->alignment < 16)
 		gpu->alignment = 16;
+	check_texel_formats(gpu);
 	return 0;
 }
 
@@ -428,6 +478,13 @@ static int create_device(struct visid_gpu *gpu)
 		.queueCount = 1,
 		.pQueuePriorities = &priority,
 	};
+	VkPhysicalDevice16BitStorageFeatures storage16 = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+	};
+	VkPhysicalDeviceFeatures2 features = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+		.pNext = &storage16,
+	};
 	VkDeviceCreateInfo info = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
 		.queueCreateInfoCount = 1,
@@ -435,12 +492,33 @@ static int create_device(struct visid_gpu *gpu)
 	};
 	/* $VISID_VK_DESCRIPTOR_POOLS=1 takes the path of devices without push descriptors. */
 	const char *pools = getenv("VISID_VK_DESCRIPTOR_POOLS");
+	/* Camera frames are imported through these wherever listed (vk_import.c). */
+	static const char *const import_exts[] = {
+		VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
+		VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME,
+		VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
+	};
+	const char *exts[4];
+	int push = 0;
 	VkResult r;
 
-	if (has_device_extension(gpu->phys, push_ext) && !(pools && !strcmp(pools, "1"))) {
-		info.enabledExtensionCount = 1;
-		info.ppEnabledExtensionNames = &push_ext;
+	/* fp16 activations are stored by shaders; only that feature is turned on. */
+	vkGetPhysicalDeviceFeatures2(gpu->phys, &features);
+	if (storage16.storageBuffer16BitAccess) {
+		storage16 = (VkPhysicalDevice16BitStorageFeatures){
+			.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+			.storageBuffer16BitAccess = VK_TRUE,
+		};
+		info.pNext = &storage16;
 	}
+	if (has_device_extension(gpu->phys, push_ext) && !(pools && !strcmp(pools, "1"))) {
+		exts[info.enabledExtensionCount++] = push_ext;
+		push = 1;
+	}
+	for (size_t i = 0; i < sizeof(import_exts) / sizeof(import_exts[0]); i++)
+		if (has_device_extension(gpu->phys, import_exts[i]))
+			exts[info.enabledExtensionCount++] = import_exts[i];
+	info.ppEnabledExtensionNames = exts;
 	r = vkCreateDevice(gpu->phys, &info, NULL, &gpu->device);
 	if (r != VK_SUCCESS) {
 		gpu->device = VK_NULL_HANDLE;
@@ -448,7 +526,8 @@ static int create_device(struct visid_gpu *gpu)
 			  visid_vk_result_name(r));
 		return visid_vk_errno(r);
 	}
-	if (info.enabledExtensionCount)
+	gpu->fp16_storage = info.pNext != NULL;
+	if (push)
 		gpu->push_descriptor = (PFN_vkCmdPushDescriptorSetKHR)
 			vkGetDeviceProcAddr(gpu->device, "vkCmdPushDescriptorSetKHR");
 	vkGetDeviceQueue(gpu->device, gpu->queue_family, 0, &gpu->queue);
@@ -659,7 +738,8 @@ int visid_vk_buffer_create(struct visid_gpu *gpu, size_t size, enum visid_vk_buf
 {
 	VkBufferCreateInfo info = {
 		.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+			 VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
 			 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
 		.sharingMode = VK_SHARING_MODE_EXCLUSIVE,
 	};
@@ -896,13 +976,15 @@ int visid_vk_download(struct visid_vk_buffer *buf, size_t offset, void *data, si
 /* Pipelines */
 
 static struct visid_vk_pipeline *cached_pipeline(struct visid_gpu *gpu, const char *shader,
-						 const int32_t *spec, int spec_count, int bindings,
+						 const int32_t *spec, int spec_count,
+						 const enum visid_vk_binding *kinds, int bindings,
 						 uint32_t push_size)
 {
 	for (struct visid_vk_pipeline *p = gpu->pipelines; p; p = p->next)
 		if (!strcmp(p->shader, shader) && p->spec_count == spec_count &&
 		    p->bindings == bindings && p->push_size == push_size &&
-		    !memcmp(p->spec, spec, spec_count * sizeof(*spec)))
+		    !memcmp(p->spec, spec, spec_count * sizeof(*spec)) &&
+		    !memcmp(p->kinds, kinds, bindings * sizeof(*kinds)))
 			return p;
 	return NULL;
 }
@@ -930,7 +1012,7 @@ static int create_layouts(struct visid_gpu *gpu, struct visid_vk_pipeline *p)
 	for (int i = 0; i < p->bindings; i++)
 		binding[i] = (VkDescriptorSetLayoutBinding){
 			.binding = i,
-			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+			.descriptorType = visid_vk_descriptor_type(p->kinds[i]),
 			.descriptorCount = 1,
 			.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
 		};
@@ -982,8 +1064,8 @@ static int create_pipeline(struct visid_gpu *gpu, const struct visid_shader *cod
 }
 
 static int new_pipeline(struct visid_gpu *gpu, const char *shader, const int32_t *spec,
-			int spec_count, int bindings, uint32_t push_size,
-			struct visid_vk_pipeline **out)
+			int spec_count, const enum visid_vk_binding *kinds, int bindings,
+			uint32_t push_size, struct visid_vk_pipeline **out)
 {
 	const struct visid_shader *code = visid_shader_find(shader);
 	struct visid_vk_pipeline *p;
@@ -1000,6 +1082,7 @@ static int new_pipeline(struct visid_gpu *gpu, const char *shader, const int32_t
 	memcpy(p->spec, spec, spec_count * sizeof(*spec));
 	p->spec_count = spec_count;
 	p->bindings = bindings;
+	memcpy(p->kinds, kinds, bindings * sizeof(*kinds));
 	p->push_size = push_size;
 	ret = create_layouts(gpu, p);
 	if (!ret)
@@ -1018,10 +1101,11 @@ static int new_pipeline(struct visid_gpu *gpu, const char *shader, const int32_t
 	return 0;
 }
 
-int visid_vk_pipeline_get(struct visid_gpu *gpu, const char *shader, const int32_t *spec,
-			  int spec_count, int bindings, uint32_t push_size,
-			  struct visid_vk_pipeline **out)
+int visid_vk_pipeline_get_kinds(struct visid_gpu *gpu, const char *shader, const int32_t *spec,
+				int spec_count, const enum visid_vk_binding *kinds, int bindings,
+				uint32_t push_size, struct visid_vk_pipeline **out)
 {
+	enum visid_vk_binding all[VISID_VK_MAX_BINDINGS] = { VISID_VK_STORAGE };
 	int ret = 0;
 
 	if (spec_count < 0 || spec_count > VISID_VK_MAX_SPEC || bindings < 1 ||
@@ -1031,10 +1115,26 @@ int visid_vk_pipeline_get(struct visid_gpu *gpu, const char *shader, const int32
 			  "%u push bytes)", shader, spec_count, bindings, push_size);
 		return -EINVAL;
 	}
+	for (int i = 0; kinds && i < bindings; i++) {
+		if (!visid_vk_texel_limit(gpu, kinds[i])) {
+			visid_err("vulkan: pipeline of shader '%s': binding %d reads texels of a "
+				  "format '%s' cannot fetch", shader, i, gpu->props.deviceName);
+			return -ENOTSUP;
+		}
+		all[i] = kinds[i];
+	}
 	pthread_mutex_lock(&gpu->lock);
-	*out = cached_pipeline(gpu, shader, spec, spec_count, bindings, push_size);
+	*out = cached_pipeline(gpu, shader, spec, spec_count, all, bindings, push_size);
 	if (!*out)
-		ret = new_pipeline(gpu, shader, spec, spec_count, bindings, push_size, out);
+		ret = new_pipeline(gpu, shader, spec, spec_count, all, bindings, push_size, out);
 	pthread_mutex_unlock(&gpu->lock);
 	return ret;
+}
+
+int visid_vk_pipeline_get(struct visid_gpu *gpu, const char *shader, const int32_t *spec,
+			  int spec_count, int bindings, uint32_t push_size,
+			  struct visid_vk_pipeline **out)
+{
+	return visid_vk_pipeline_get_kinds(gpu, shader, spec, spec_count, NULL, bindings,
+					   push_size, out);
 }

@@ -69,13 +69,35 @@ static inline struct visid_vk_view visid_vk_whole(struct visid_vk_buffer *buf)
 	return v;
 }
 
+/*
+ * How a shader reads one binding. A storage buffer serves any access. A
+ * read-only binding may instead be a uniform texel buffer (samplerBuffer)
+ * of one of these formats: CPU implementations fetch texels with vector
+ * gathers where a storage load costs one guarded scalar load per
+ * invocation and component, and fp16 formats are widened by the fetch.
+ */
+enum visid_vk_binding {
+	VISID_VK_STORAGE,
+	VISID_VK_TEXELS_R32F,
+	VISID_VK_TEXELS_RGBA32F,
+	VISID_VK_TEXELS_R16F,
+	VISID_VK_TEXELS_RGBA16F,
+};
+
 /* Device handles for code that records its own Vulkan work. */
 VkDevice visid_vk_device(const struct visid_gpu *gpu);
 VkPhysicalDevice visid_vk_physical(const struct visid_gpu *gpu);
-/* Offsets of views must be multiples of this (minStorageBufferOffsetAlignment, >= 16). */
+/* Offsets of views must be multiples of this (storage and texel offset alignments, >= 16). */
 size_t visid_vk_alignment(const struct visid_gpu *gpu);
 /* 1 when queries give per-dispatch times on the chosen queue. */
 int visid_vk_has_timestamps(const struct visid_gpu *gpu);
+/*
+ * Texels a binding of that kind may span (maxTexelBufferElements), 0 when
+ * the device cannot read the format from a texel buffer; SIZE_MAX for storage.
+ */
+size_t visid_vk_texel_limit(const struct visid_gpu *gpu, enum visid_vk_binding kind);
+/* 1 when shaders may store 16-bit values to storage buffers (storageBuffer16BitAccess). */
+int visid_vk_has_fp16_storage(const struct visid_gpu *gpu);
 
 int visid_vk_buffer_create(struct visid_gpu *gpu, size_t size, enum visid_vk_buffer_kind kind,
 			   const char *name, struct visid_vk_buffer **out);
@@ -100,6 +122,10 @@ struct visid_vk_pipeline;
 int visid_vk_pipeline_get(struct visid_gpu *gpu, const char *shader, const int32_t *spec,
 			  int spec_count, int bindings, uint32_t push_size,
 			  struct visid_vk_pipeline **out);
+/* The same with binding i read as kinds[i] (NULL: all storage buffers). */
+int visid_vk_pipeline_get_kinds(struct visid_gpu *gpu, const char *shader, const int32_t *spec,
+				int spec_count, const enum visid_vk_binding *kinds, int bindings,
+				uint32_t push_size, struct visid_vk_pipeline **out);
 
 /* Sequences */
 struct visid_vk_seq;
@@ -134,6 +160,26 @@ int visid_vk_seq_dispatch(struct visid_vk_seq *seq, struct visid_vk_pipeline *pi
 			  const struct visid_vk_view *views, int view_count, uint32_t write_mask,
 			  const void *push, uint32_t push_size, uint32_t groups_x, uint32_t groups_y,
 			  uint32_t groups_z, const char *label);
+/*
+ * How the operator kernels recorded into a sequence from now on hold their
+ * tensors and constants. AUTO (the default) is fp32, read through texel
+ * buffers where the device can and the views fit its texel limit, else
+ * through storage buffers; STORAGE is fp32 through storage buffers only;
+ * FP16 is fp16 data (views sized in halves), read as fp16 texels and
+ * stored as fp16, with fp32 arithmetic and sums. FP16 fails with -ENOTSUP
+ * on devices without 16-bit storage or fp16 texel fetch.
+ */
+enum visid_vk_tensors {
+	VISID_VK_TENSORS_AUTO,
+	VISID_VK_TENSORS_STORAGE,
+	VISID_VK_TENSORS_FP16,
+};
+
+int visid_vk_seq_set_tensors(struct visid_vk_seq *seq, enum visid_vk_tensors tensors);
+enum visid_vk_tensors visid_vk_seq_tensors(const struct visid_vk_seq *seq);
+/* 1 when the device can run FP16 sequences. */
+int visid_vk_has_fp16_tensors(const struct visid_gpu *gpu);
+
 /* Records a buffer copy (staging to device and back on discrete GPUs). */
 int visid_vk_seq_copy(struct visid_vk_seq *seq, struct visid_vk_view src, struct visid_vk_view dst,
 		      const char *label);
@@ -147,6 +193,27 @@ int visid_vk_seq_copy(struct visid_vk_seq *seq, struct visid_vk_view src, struct
 int visid_vk_conv(struct visid_vk_seq *seq, const struct visid_conv_params *p,
 		  struct visid_vk_view in, struct visid_vk_view weights, struct visid_vk_view bias,
 		  struct visid_vk_view slope, struct visid_vk_view out, const char *label);
+/*
+ * A dense (not depthwise) convolution with the residual ADD after it in
+ * the same dispatch: out = act(conv(in) + r) where r has c channels per
+ * output pixel (c <= out_c; the missing ones count as zero, TFLite's
+ * channel PAD) and act is RELU or NONE. With pool set, r is the 2x2
+ * stride 2 max pool of view, a tensor of twice the output's height and
+ * width. Same result as visid_vk_conv then visid_vk_add (after
+ * visid_vk_maxpool), without the passes over the intermediate tensors.
+ */
+struct visid_vk_residual {
+	struct visid_vk_view view;
+	int c;
+	enum visid_act act;
+	int pool;
+};
+
+int visid_vk_conv_residual(struct visid_vk_seq *seq, const struct visid_conv_params *p,
+			   struct visid_vk_view in, struct visid_vk_view weights,
+			   struct visid_vk_view bias, struct visid_vk_view slope,
+			   const struct visid_vk_residual *res, struct visid_vk_view out,
+			   const char *label);
 int visid_vk_maxpool(struct visid_vk_seq *seq, const struct visid_pool_params *p,
 		     struct visid_vk_view in, struct visid_vk_view out, const char *label);
 int visid_vk_add(struct visid_vk_seq *seq, const struct visid_add_params *p, struct visid_vk_view a,

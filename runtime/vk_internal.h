@@ -18,6 +18,7 @@ struct visid_vk_pipeline {
 	int32_t spec[VISID_VK_MAX_SPEC];
 	int spec_count;
 	int bindings;
+	enum visid_vk_binding kinds[VISID_VK_MAX_BINDINGS];
 	uint32_t push_size;
 	VkDescriptorSetLayout set_layout;
 	VkPipelineLayout layout;
@@ -38,6 +39,8 @@ struct visid_gpu {
 	uint32_t timestamp_bits;
 	float timestamp_period;
 	size_t alignment;
+	size_t texel_limit[VISID_VK_TEXELS_RGBA16F + 1];
+	int fp16_storage;
 
 	VkDevice device;
 	VkQueue queue;
@@ -57,5 +60,7 @@ int visid_vk_run_once(struct visid_gpu *gpu, void (*record)(VkCommandBuffer, voi
 		      const char *what);
 int visid_vk_flush(struct visid_vk_buffer *buf);
 int visid_vk_fill_zero(struct visid_vk_buffer *buf);
+VkDescriptorType visid_vk_descriptor_type(enum visid_vk_binding kind);
+VkFormat visid_vk_texel_format(enum visid_vk_binding kind);
 
 #endif

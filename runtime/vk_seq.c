@@ -4,7 +4,8 @@
  * read and written since the last barrier and puts a barrier before any
  * dispatch that touches one of them in a conflicting way, so independent
  * dispatches run without one. A timestamp after each dispatch gives the
- * GPU time of each.
+ * GPU time of each. Texel bindings get buffer views that the sequence owns
+ * until it is recorded again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +26,13 @@ struct access {
 	VkBuffer buffer;
 	VkDeviceSize begin, end;
 	int write;
+};
+
+struct texel_view {
+	VkBuffer buffer;
+	VkDeviceSize offset, range;
+	VkFormat format;
+	VkBufferView view;
 };
 
 enum seq_state { SEQ_IDLE, SEQ_RECORDING, SEQ_READY };
@@ -52,6 +60,10 @@ struct visid_vk_seq {
 
 	struct access *pending;
 	int pending_count, pending_cap;
+
+	struct texel_view *views;
+	int view_count, view_cap;
+	enum visid_vk_tensors tensors;
 };
 
 static const char *device_name(const struct visid_vk_seq *seq)
@@ -104,6 +116,13 @@ out_destroy:
 	return visid_vk_errno(r);
 }
 
+static void drop_views(struct visid_vk_seq *seq)
+{
+	for (int i = 0; i < seq->view_count; i++)
+		vkDestroyBufferView(seq->gpu->device, seq->views[i].view, NULL);
+	seq->view_count = 0;
+}
+
 static void drop_labels(struct visid_vk_seq *seq)
 {
 	for (int i = 0; i < seq->count; i++)
@@ -130,6 +149,8 @@ void visid_vk_seq_destroy(struct visid_vk_seq *seq)
 	if (seq->pool)
 		vkDestroyCommandPool(dev, seq->pool, NULL);
 	drop_labels(seq);
+	drop_views(seq);
+	free(seq->views);
 	free(seq->query_pools);
 	free(seq->desc_pools);
 	free(seq->labels);
@@ -146,6 +167,29 @@ struct visid_gpu *visid_vk_seq_gpu(const struct visid_vk_seq *seq)
 int visid_vk_seq_length(const struct visid_vk_seq *seq)
 {
 	return seq->count;
+}
+
+int visid_vk_has_fp16_tensors(const struct visid_gpu *gpu)
+{
+	return gpu->fp16_storage && visid_vk_texel_limit(gpu, VISID_VK_TEXELS_R16F) &&
+	       visid_vk_texel_limit(gpu, VISID_VK_TEXELS_RGBA16F);
+}
+
+int visid_vk_seq_set_tensors(struct visid_vk_seq *seq, enum visid_vk_tensors tensors)
+{
+	if ((unsigned)tensors > VISID_VK_TENSORS_FP16)
+		return -EINVAL;
+	if (tensors == VISID_VK_TENSORS_FP16 && !visid_vk_has_fp16_tensors(seq->gpu)) {
+		visid_err("vulkan: '%s' cannot store or fetch fp16 tensors", device_name(seq));
+		return -ENOTSUP;
+	}
+	seq->tensors = tensors;
+	return 0;
+}
+
+enum visid_vk_tensors visid_vk_seq_tensors(const struct visid_vk_seq *seq)
+{
+	return seq->tensors;
 }
 
 static void global_barrier(struct visid_vk_seq *seq, VkPipelineStageFlags src,
@@ -217,6 +261,7 @@ int visid_vk_seq_begin(struct visid_vk_seq *seq)
 		vkEndCommandBuffer(seq->cmd);
 	seq->state = SEQ_IDLE;
 	drop_labels(seq);
+	drop_views(seq);
 	seq->error = 0;
 	seq->queries = 0;
 	seq->pending_count = 0;
@@ -457,13 +502,15 @@ static int check_view(const struct visid_vk_seq *seq, const struct visid_vk_view
 static int allocate_set(struct visid_vk_seq *seq, VkDescriptorSetLayout layout,
 			VkDescriptorSet *set)
 {
-	VkDescriptorPoolSize size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-				      SETS_PER_POOL * VISID_VK_MAX_BINDINGS };
+	VkDescriptorPoolSize sizes[] = {
+		{ VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * VISID_VK_MAX_BINDINGS },
+		{ VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, SETS_PER_POOL * VISID_VK_MAX_BINDINGS },
+	};
 	VkDescriptorPoolCreateInfo info = {
 		.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
 		.maxSets = SETS_PER_POOL,
-		.poolSizeCount = 1,
-		.pPoolSizes = &size,
+		.poolSizeCount = 2,
+		.pPoolSizes = sizes,
 	};
 	VkDescriptorSetAllocateInfo alloc = {
 		.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
@@ -504,29 +551,91 @@ static int allocate_set(struct visid_vk_seq *seq, VkDescriptorSetLayout layout,
 	return 0;
 }
 
+/* The sequence's view of a buffer range as texels of a format, created on first use. */
+static int texel_view(struct visid_vk_seq *seq, const VkDescriptorBufferInfo *info,
+		      VkFormat format, VkBufferView *out)
+{
+	VkBufferViewCreateInfo create = {
+		.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+		.buffer = info->buffer,
+		.format = format,
+		.offset = info->offset,
+		.range = info->range,
+	};
+	struct texel_view *v;
+	VkResult r;
+
+	for (int i = 0; i < seq->view_count; i++) {
+		v = &seq->views[i];
+		if (v->buffer == info->buffer && v->offset == info->offset &&
+		    v->range == info->range && v->format == format) {
+			*out = v->view;
+			return 0;
+		}
+	}
+	if (seq->view_count == seq->view_cap) {
+		int cap = seq->view_cap ? 2 * seq->view_cap : 64;
+		struct texel_view *grown = realloc(seq->views, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		seq->views = grown;
+		seq->view_cap = cap;
+	}
+	v = &seq->views[seq->view_count];
+	r = vkCreateBufferView(seq->gpu->device, &create, NULL, &v->view);
+	if (r != VK_SUCCESS) {
+		visid_err("vkCreateBufferView of %llu bytes on '%s': %s",
+			  (unsigned long long)info->range, device_name(seq),
+			  visid_vk_result_name(r));
+		return visid_vk_errno(r);
+	}
+	v->buffer = info->buffer;
+	v->offset = info->offset;
+	v->range = info->range;
+	v->format = format;
+	seq->view_count++;
+	*out = v->view;
+	return 0;
+}
+
 static int bind_views(struct visid_vk_seq *seq, struct visid_vk_pipeline *pipe,
 		      const VkDescriptorBufferInfo *info, int n)
 {
-	VkWriteDescriptorSet write = {
-		.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-		.dstBinding = 0,
-		.descriptorCount = n,
-		.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-		.pBufferInfo = info,
-	};
-	VkDescriptorSet set;
+	VkWriteDescriptorSet write[VISID_VK_MAX_BINDINGS];
+	VkBufferView views[VISID_VK_MAX_BINDINGS];
+	VkDescriptorSet set = VK_NULL_HANDLE;
 	int ret;
 
+	if (!seq->gpu->push_descriptor) {
+		ret = allocate_set(seq, pipe->set_layout, &set);
+		if (ret)
+			return ret;
+	}
+	for (int i = 0; i < n; i++) {
+		write[i] = (VkWriteDescriptorSet){
+			.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+			.dstSet = set,
+			.dstBinding = i,
+			.descriptorCount = 1,
+			.descriptorType = visid_vk_descriptor_type(pipe->kinds[i]),
+			.pBufferInfo = &info[i],
+		};
+		if (pipe->kinds[i] != VISID_VK_STORAGE) {
+			ret = texel_view(seq, &info[i], visid_vk_texel_format(pipe->kinds[i]),
+					 &views[i]);
+			if (ret)
+				return ret;
+			write[i].pBufferInfo = NULL;
+			write[i].pTexelBufferView = &views[i];
+		}
+	}
 	if (seq->gpu->push_descriptor) {
 		seq->gpu->push_descriptor(seq->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe->layout, 0,
-					  1, &write);
+					  n, write);
 		return 0;
 	}
-	ret = allocate_set(seq, pipe->set_layout, &set);
-	if (ret)
-		return ret;
-	write.dstSet = set;
-	vkUpdateDescriptorSets(seq->gpu->device, 1, &write, 0, NULL);
+	vkUpdateDescriptorSets(seq->gpu->device, n, write, 0, NULL);
 	vkCmdBindDescriptorSets(seq->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe->layout, 0, 1, &set,
 				0, NULL);
 	return 0;
@@ -539,6 +648,13 @@ static int recording(struct visid_vk_seq *seq, const char *label)
 		return -EINVAL;
 	}
 	return seq->error;
+}
+
+static VkDeviceSize texel_bytes(enum visid_vk_binding kind)
+{
+	static const VkDeviceSize bytes[] = { 4, 4, 16, 2, 8 };
+
+	return bytes[kind];
 }
 
 /* Keeps the first failure so that end reports it. */
@@ -584,6 +700,14 @@ int visid_vk_seq_dispatch(struct visid_vk_seq *seq, struct visid_vk_pipeline *pi
 			return failed(seq, ret);
 		/* Whole vec4s: buffers are sized to 16 bytes and offsets aligned. */
 		range = (v.size + 15) & ~(VkDeviceSize)15;
+		if (pipe->kinds[i] != VISID_VK_STORAGE &&
+		    range / texel_bytes(pipe->kinds[i]) > visid_vk_texel_limit(seq->gpu,
+									     pipe->kinds[i])) {
+			visid_err("vulkan: dispatch '%s' binding %d: %llu bytes exceed the texel "
+				  "buffer limit of '%s'", label ? label : "", i,
+				  (unsigned long long)range, device_name(seq));
+			return failed(seq, -E2BIG);
+		}
 		info[i] = (VkDescriptorBufferInfo){ v.buf->buffer, v.offset, range };
 		if (v.buf == seq->gpu->zero)
 			continue;

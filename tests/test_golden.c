@@ -490,9 +490,11 @@ static void test_fusion(void)
 	} want[] = {
 	    {"MobileFaceNet.tflite", "CONV_2D+PRELU", 10},
 	    {"MobileFaceNet.tflite", "DEPTHWISE_CONV_2D+PRELU", 10},
-	    {"face_detection_short_range.tflite", "PAD+ADD+RELU", 8},
+	    {"MobileFaceNet.tflite", "CONV_2D+ADD", 10},
+	    {"face_detection_short_range.tflite", "CONV_2D+PAD+ADD+RELU", 6},
+	    {"face_detection_short_range.tflite", "CONV_2D+MAX_POOL_2D+PAD+ADD+RELU", 3},
 	    {"face_detection_full_range.tflite", "CONV_2D+RELU", 20},
-	    {"face_detection_full_range.tflite", "ADD+RELU", 10},
+	    {"face_detection_full_range.tflite", "CONV_2D+ADD+RELU", 10},
 	};
 
 	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
