@@ -1,0 +1,444 @@
+/*
+ * Privacy and access, through the visid program on real photos:
+ * - the state directory is 0700 and every file in it 0600, after every kind
+ *   of change; a directory or file open to group or others is refused;
+ * - the control socket is 0660 (its SO_PEERCRED check against other users
+ *   is the control suite's test_other_user_refused);
+ * - the device loop runs with core dumps disabled;
+ * - nothing of a stranger (the face vector the library computes for them, a
+ *   row of their face's pixels) appears in events, logs or state files;
+ * - the device key never appears in a debug log, raw, hex or base64.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "hardening.h"
+#include "visid/face.h"
+#include "visid/image.h"
+
+#define OBAMA "identity/face_recognition/barack_obama/"
+#define STRANGER "identity/dlib_johns/john_salley/000179_02159509.jpg"
+
+static char base[400], state[450];
+
+static const char *const debug_env[] = { "VISID_LOG=debug", NULL };
+static const struct hard_opts debug_opts = { debug_env, (uid_t)-1, 0 };
+
+/* Output of every run of this suite, searched by the key test. */
+static char *all_output;
+static size_t all_len;
+
+static void keep_output(const struct hard_run *r)
+{
+	char *p = realloc(all_output, all_len + r->out_len + r->err_len + 1);
+
+	if (!p)
+		return;
+	all_output = p;
+	memcpy(all_output + all_len, r->out, r->out_len);
+	memcpy(all_output + all_len + r->out_len, r->err, r->err_len);
+	all_len += r->out_len + r->err_len;
+	all_output[all_len] = 0;
+}
+
+static void keep_file(const char *path)
+{
+	struct hard_run r = { 0 };
+
+	r.out = hard_read_file(path, &r.out_len);
+	r.err = "";
+	if (r.out)
+		keep_output(&r);
+	free(r.out);
+}
+
+/* Runs visid at debug level, keeping what it printed. */
+static int run(const char *const *argv, struct hard_run *r)
+{
+	hard_run(r, &debug_opts, argv);
+	keep_output(r);
+	return r->status;
+}
+
+static int privacy_init(void)
+{
+	const char *dir = hard_open_tmpdir();
+	const char *argv[] = { "enroll", "--state-dir", state, "--partial", "obama",
+			       hard_face(OBAMA "obama.jpg"), hard_face(OBAMA "obama1.jpg"), NULL };
+	struct hard_run r;
+
+	if (!dir)
+		return -1;
+	snprintf(base, sizeof(base), "%s", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	run(argv, &r);
+	hard_run_free(&r);
+	return r.status ? -1 : 0;
+}
+
+static int privacy_clean(void)
+{
+	free(all_output);
+	all_output = NULL;
+	return 0;
+}
+
+static const char *privacy_skip(void)
+{
+	if (access(hard_visid_bin(), X_OK))
+		return "the visid binary is not built ($VISID_BIN or build/visid)";
+	if (!visid_test_have_shared("data/faces/" STRANGER))
+		return "../shared/data/faces is absent";
+	return NULL;
+}
+
+/* ---- modes ------------------------------------------------------------ */
+
+static void check_modes(const char *when)
+{
+	DIR *d = opendir(state);
+	struct dirent *e;
+	struct stat st;
+	char path[600];
+	int files = 0;
+
+	VT_CHECK(stat(state, &st) == 0 && (st.st_mode & 07777) == 0700,
+		 "%s: state directory mode %04o, want 0700", when, (unsigned)(st.st_mode & 07777));
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%.100s", state, e->d_name);
+		VT_CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+			 (st.st_mode & 07777) == 0600, "%s: %s has mode %04o, want a 0600 file",
+			 when, e->d_name, (unsigned)(st.st_mode & 07777));
+		files++;
+	}
+	if (d)
+		closedir(d);
+	VT_CHECK(files == 2, "%s: %d files in the state directory, want the key and the "
+		 "database only", when, files);
+}
+
+static void test_modes_after_every_change(void)
+{
+	const char *enroll[] = { "enroll", "--state-dir", state, "--partial", "biden",
+				 hard_face("identity/face_recognition/joe_biden/biden.jpg"), NULL };
+	const char *identify[] = { "identify", "--state-dir", state,
+				   hard_face(OBAMA "obama2.jpg"), NULL };
+	const char *del[] = { "delete", "--state-dir", state, "biden", NULL };
+	struct hard_run r;
+	mode_t old = umask(0);
+
+	/* A permissive umask must not leak into the state directory. */
+	check_modes("after the first enrollment");
+	run(enroll, &r);
+	VT_CHECK(r.status == 0, "enroll exited %d", r.status);
+	hard_run_free(&r);
+	check_modes("after a second enrollment under umask 0");
+	run(identify, &r);
+	hard_run_free(&r);
+	check_modes("after identify");
+	run(del, &r);
+	hard_run_free(&r);
+	check_modes("after delete");
+	umask(old);
+}
+
+static void expect_refused(const char *dir, const char *why)
+{
+	const char *list[] = { "list", "--state-dir", dir, NULL };
+	struct hard_run r;
+
+	run(list, &r);
+	VT_CHECK(r.status == 1 && strstr(r.err, "refusing") && strstr(r.err, dir),
+		 "%s: list exited %d: %.300s", why, r.status, r.err);
+	printf("\n    %s: %.200s", why, strtok(r.err, "\n"));
+	hard_run_free(&r);
+}
+
+static void test_open_state_dir_refused(void)
+{
+	char dir[500], cmd[1100], db[520];
+	const char *list[] = { "list", "--state-dir", dir, NULL };
+	struct hard_run r;
+
+	snprintf(dir, sizeof(dir), "%s/open", base);
+	snprintf(db, sizeof(db), "%s/gallery.db", dir);
+	snprintf(cmd, sizeof(cmd), "cp -a %s %s", state, dir);
+	VT_CHECK(system(cmd) == 0, "cannot copy the gallery");
+	chmod(dir, 0755);
+	expect_refused(dir, "world-readable directory");
+	chmod(dir, 0750);
+	expect_refused(dir, "group-readable directory");
+	chmod(dir, 0700);
+	chmod(db, 0644);
+	expect_refused(dir, "world-readable database");
+	chmod(db, 0600);
+	run(list, &r);
+	VT_CHECK(r.status == 0 && strstr(r.out, "obama"), "closed again, list exited %d",
+		 r.status);
+	hard_run_free(&r);
+}
+
+/* ---- the running daemon ----------------------------------------------- */
+
+static int read_limits_core(pid_t pid, char *line, size_t len)
+{
+	char path[64];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, (int)len, f))
+		if (!strncmp(line, "Max core file size", 18)) {
+			found = 1;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void test_daemon_no_core_dumps_and_socket_mode(void)
+{
+	char sock[520], spec[600], line[256] = "", err[520];
+	const char *argv[] = { "run", "--state-dir", state, "--control", sock, "--source", spec,
+			       "--repeat", "100000", NULL };
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	unsigned long soft = 1, hard = 1;
+	struct stat st;
+	int status, i;
+	pid_t pid;
+
+	snprintf(sock, sizeof(sock), "%s/control.sock", base);
+	snprintf(err, sizeof(err), "%s/daemon.err", base);
+	snprintf(spec, sizeof(spec), "image:%s", hard_face(STRANGER));
+	pid = hard_spawn(&debug_opts, argv, NULL, err);
+	VT_CHECK(pid > 0, "cannot start visid run");
+	if (pid <= 0)
+		return;
+	/* The socket appears once set-up (limits included) is done. */
+	for (i = 0; i < 600 && access(sock, F_OK); i++)
+		nanosleep(&tick, NULL);
+	VT_CHECK(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0660,
+		 "control socket %.300s: mode %04o, want a 0660 socket", sock,
+		 (unsigned)(st.st_mode & 07777));
+	VT_CHECK(read_limits_core(pid, line, sizeof(line)) &&
+		 sscanf(line, "Max core file size %lu %lu", &soft, &hard) == 2 && soft == 0 &&
+		 hard == 0, "the daemon may dump core: %s", line);
+	printf("\n    %s", strtok(line, "\n"));
+	kill(pid, SIGTERM);
+	status = hard_wait(pid);
+	keep_file(err);
+	VT_CHECK(status == 0, "SIGTERM: visid run exited %d, want 0 (a clean stop)", status);
+	VT_CHECK(access(sock, F_OK) != 0, "the control socket was left behind");
+}
+
+/* ---- strangers -------------------------------------------------------- */
+
+/* The stranger's face vector and a row of their face's pixels, from the library. */
+static int stranger_traces(float vec[VISID_EMBED_DIM], uint8_t row[48])
+{
+	struct visid_face_options fopt = { 0 };
+	struct visid_face_pipeline *pipe;
+	struct visid_image img;
+	struct visid_face face;
+	int ret, x, y;
+
+	fopt.backend = VISID_BACKEND_CPU;
+	ret = visid_face_pipeline_create(&fopt, &pipe);
+	if (ret)
+		return ret;
+	ret = visid_image_load(hard_face(STRANGER), &img);
+	if (!ret) {
+		ret = visid_face_detect(pipe, &img, &face, 1);
+		ret = ret == 1 ? visid_face_embed(pipe, &img, &face, vec) : -ENOENT;
+		x = (int)(face.box[0] + face.box[2]) / 2 - 8;
+		y = (int)(face.box[1] + face.box[3]) / 2;
+		if (!ret && x >= 0 && x + 16 <= img.width && y >= 0 && y < img.height)
+			memcpy(row, img.data + (size_t)y * img.stride + (size_t)x * 3, 48);
+		else if (!ret)
+			ret = -ERANGE;
+		visid_image_free(&img);
+	}
+	visid_face_pipeline_destroy(pipe);
+	return ret;
+}
+
+/* Where any 16-byte run of the vector, or of the pixel row, occurs in data. */
+static const char *find_trace(const char *data, size_t len, const float *vec,
+			      const uint8_t *row)
+{
+	static char what[64];
+	char text[128];
+
+	for (int i = 0; i + 4 <= VISID_EMBED_DIM; i++)
+		if (hard_memmem(data, len, vec + i, 16)) {
+			snprintf(what, sizeof(what), "vector bytes at component %d", i);
+			return what;
+		}
+	for (int i = 0; i + 16 <= 48; i += 4)
+		if (hard_memmem(data, len, row + i, 16))
+			return "a row of face pixels";
+	/* As text, the way a JSON or debug line would print it. */
+	for (int i = 0; i + 2 <= VISID_EMBED_DIM; i++) {
+		snprintf(text, sizeof(text), "%.6g,%.6g", vec[i], vec[i + 1]);
+		if (hard_memmem(data, len, text, strlen(text)))
+			return "vector components as text";
+	}
+	snprintf(text, sizeof(text), "%.15g", vec[0]);
+	if (hard_memmem(data, len, text, strlen(text)))
+		return "the vector's first component as text";
+	return NULL;
+}
+
+static int search_file(const char *path, const float *vec, const uint8_t *row, char *report,
+		       size_t rlen)
+{
+	size_t len;
+	char *data = hard_read_file(path, &len);
+	const char *hit;
+
+	if (!data)
+		return 0;
+	hit = data ? find_trace(data, len, vec, row) : NULL;
+	if (hit)
+		snprintf(report + strlen(report), rlen - strlen(report), " %s in %s;", hit, path);
+	free(data);
+	return 1;
+}
+
+static void test_stranger_leaves_no_trace(void)
+{
+	float vec[VISID_EMBED_DIM];
+	uint8_t row[48];
+	char spec[600], out[520], err[520], probe[520], report[2048] = "", path[700];
+	const char *argv[] = { "-v", "-v", "run", "--state-dir", state, "--no-control",
+			       "--source", spec, "--repeat", "60", "--frame-events", NULL };
+	int ret = stranger_traces(vec, row), searched = 0;
+	struct dirent *e;
+	size_t len;
+	char *events;
+	DIR *d;
+	FILE *f;
+
+	VT_CHECK(ret == 0, "the library found no face to embed in %s: %d", STRANGER, ret);
+	if (ret)
+		return;
+	/* The search must find what is there: a file holding the traces. */
+	snprintf(probe, sizeof(probe), "%s/probe", base);
+	f = fopen(probe, "wb");
+	if (f) {
+		fwrite(vec, sizeof(float), VISID_EMBED_DIM, f);
+		fclose(f);
+	}
+	VT_CHECK(search_file(probe, vec, row, report, sizeof(report)) && report[0],
+		 "the search does not find the vector in a file that holds it");
+	report[0] = 0;
+
+	snprintf(spec, sizeof(spec), "image:%s", hard_face(STRANGER));
+	snprintf(out, sizeof(out), "%s/stranger.out", base);
+	snprintf(err, sizeof(err), "%s/stranger.err", base);
+	ret = hard_wait(hard_spawn(&debug_opts, argv, out, err));
+	VT_CHECK(ret == 0, "visid run on the stranger exited %d", ret);
+	keep_file(out);
+	keep_file(err);
+	events = hard_read_file(out, &len);
+	VT_CHECK(events && strstr(events, "\"event\":\"unknown\"") &&
+		 !strstr(events, "\"event\":\"recognised\""),
+		 "the stranger was not reported as unknown: %.200s", events ? events : "");
+	free(events);
+
+	searched += search_file(out, vec, row, report, sizeof(report));
+	searched += search_file(err, vec, row, report, sizeof(report));
+	d = opendir(state);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%.100s", state, e->d_name);
+		searched += search_file(path, vec, row, report, sizeof(report));
+	}
+	if (d)
+		closedir(d);
+	VT_CHECK(searched == 4, "searched %d files, want events, log, key and database",
+		 searched);
+	VT_CHECK(!report[0], "traces of the stranger:%s", report);
+	printf("\n    %d files searched for 189 vector windows, a pixel row and text forms",
+	       searched);
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+static void base64(const uint8_t *in, size_t n, char *out, int url)
+{
+	const char *abc = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			      : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+			     (i + 2 < n ? in[i + 2] : 0);
+
+		out[o++] = abc[v >> 18 & 63];
+		out[o++] = abc[v >> 12 & 63];
+		out[o++] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? abc[v & 63] : '=';
+	}
+	out[o] = 0;
+}
+
+static void test_device_key_never_logged(void)
+{
+	const char *list[] = { "-v", "-v", "list", "--state-dir", state, NULL };
+	char path[520], hex[65], HEX[65], b64[49], b64url[49];
+	struct hard_run r;
+	size_t len;
+	uint8_t *key;
+
+	snprintf(path, sizeof(path), "%s/device.key", state);
+	key = (uint8_t *)hard_read_file(path, &len);
+	VT_CHECK(key && len == 32, "cannot read the 32-byte key file %.300s", path);
+	if (!key || len != 32) {
+		free(key);
+		return;
+	}
+	run(list, &r);
+	hard_run_free(&r);
+	for (int i = 0; i < 32; i++) {
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+		snprintf(HEX + 2 * i, 3, "%02X", key[i]);
+	}
+	base64(key, 32, b64, 0);
+	base64(key, 32, b64url, 1);
+	VT_CHECK(all_len > 0, "no output was collected to search");
+	/* Any 8 bytes of the key, or 16 characters of an encoding of it, is a leak. */
+	for (int i = 0; i + 8 <= 32; i++)
+		VT_CHECK(!hard_memmem(all_output, all_len, key + i, 8),
+			 "raw key bytes %d..%d in the output", i, i + 7);
+	for (int i = 0; i + 16 <= 64; i += 4) {
+		VT_CHECK(!hard_memmem(all_output, all_len, hex + i, 16), "key as hex in the output");
+		VT_CHECK(!hard_memmem(all_output, all_len, HEX + i, 16), "key as HEX in the output");
+	}
+	for (int i = 0; i + 16 <= 44; i += 4) {
+		VT_CHECK(!hard_memmem(all_output, all_len, b64 + i, 16),
+			 "key as base64 in the output");
+		VT_CHECK(!hard_memmem(all_output, all_len, b64url + i, 16),
+			 "key as base64url in the output");
+	}
+	printf("\n    %zu bytes of debug output from every run of this suite searched", all_len);
+	free(key);
+}
+
+VISID_SUITE(privacy, "privacy", privacy_init, privacy_clean, privacy_skip,
+	    VISID_TEST(test_modes_after_every_change), VISID_TEST(test_open_state_dir_refused),
+	    VISID_TEST(test_daemon_no_core_dumps_and_socket_mode),
+	    VISID_TEST(test_stranger_leaves_no_trace), VISID_TEST(test_device_key_never_logged))
