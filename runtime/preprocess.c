@@ -41,10 +41,10 @@ static void map_point(const double m[6], double u, double v, double *x, double *
  * one pixel of margin against rounding; an affine map keeps the samples
  * inside the hull of the four corner samples.
  */
-static void sample_region(const struct visid_resample *rs, const double m[6],
-			  struct rgb_view *view)
+static void sample_region(const struct visid_resample *rs, struct visid_pre_plan *plan)
 {
 	double xs[4], ys[4], lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
+	const double *m = plan->m;
 
 	map_point(m, 0.5, 0.5, &xs[0], &ys[0]);
 	map_point(m, rs->out_w - 0.5, 0.5, &xs[1], &ys[1]);
@@ -56,10 +56,10 @@ static void sample_region(const struct visid_resample *rs, const double m[6],
 		lo_y = fmin(lo_y, ys[i]);
 		hi_y = fmax(hi_y, ys[i]);
 	}
-	view->x0 = (int)fmax(0, fmin(view->full_w, floor(lo_x - 0.5) - 1));
-	view->x1 = (int)fmax(0, fmin(view->full_w, floor(hi_x - 0.5) + 3));
-	view->y0 = (int)fmax(0, fmin(view->full_h, floor(lo_y - 0.5) - 1));
-	view->y1 = (int)fmax(0, fmin(view->full_h, floor(hi_y - 0.5) + 3));
+	plan->x0 = (int)fmax(0, fmin(plan->src_w, floor(lo_x - 0.5) - 1));
+	plan->x1 = (int)fmax(0, fmin(plan->src_w, floor(hi_x - 0.5) + 3));
+	plan->y0 = (int)fmax(0, fmin(plan->src_h, floor(lo_y - 0.5) - 1));
+	plan->y1 = (int)fmax(0, fmin(plan->src_h, floor(hi_y - 0.5) + 3));
 }
 
 /* The region converted to RGB24, or the image itself when it already is. */
@@ -185,15 +185,15 @@ static void sample_all(const struct rgb_view *view, const struct visid_resample 
 	}
 }
 
-int visid_pre_resample(const struct visid_image *img, const struct visid_resample *rs,
-		       float *out)
+int visid_pre_plan(int width, int height, const struct visid_resample *rs,
+		   struct visid_pre_plan *plan)
 {
-	struct rgb_view view = { 0 };
-	double m[6], step;
-	int k = 1, ret;
+	double step;
 
-	if (!visid_image_valid(img) || rs->out_w <= 0 || rs->out_h <= 0 || rs->std == 0) {
-		visid_err("preprocess: invalid image or output size %dx%d", rs->out_w, rs->out_h);
+	memset(plan, 0, sizeof(*plan));
+	if (width <= 0 || height <= 0 || rs->out_w <= 0 || rs->out_h <= 0 || rs->std == 0) {
+		visid_err("preprocess: invalid image %dx%d or output size %dx%d", width, height,
+			  rs->out_w, rs->out_h);
 		return -EINVAL;
 	}
 	for (int i = 0; i < 6; i++) {
@@ -201,63 +201,71 @@ int visid_pre_resample(const struct visid_image *img, const struct visid_resampl
 			visid_err("preprocess: non-finite sampling matrix");
 			return -EINVAL;
 		}
-		m[i] = rs->m[i];
+		plan->m[i] = rs->m[i];
 	}
-	step = sqrt(fabs(m[0] * m[4] - m[1] * m[3]));
+	plan->shrink = 1;
+	plan->src_w = width;
+	plan->src_h = height;
+	plan->sx = plan->sy = 1.0;
+	step = sqrt(fabs(plan->m[0] * plan->m[4] - plan->m[1] * plan->m[3]));
 	if (rs->shrink_above > 0 && step > rs->shrink_above)
-		k = (int)floor(step / 1.5);
-	view.full_w = img->width;
-	view.full_h = img->height;
-	if (k > 1) {
-		double sx, sy;
-
-		view.full_w = (int)fmax(1, floor((double)img->width / k + 0.5));
-		view.full_h = (int)fmax(1, floor((double)img->height / k + 0.5));
-		sx = (double)img->width / view.full_w;
-		sy = (double)img->height / view.full_h;
+		plan->shrink = (int)floor(step / 1.5);
+	if (plan->shrink > 1) {
+		plan->src_w = (int)fmax(1, floor((double)width / plan->shrink + 0.5));
+		plan->src_h = (int)fmax(1, floor((double)height / plan->shrink + 0.5));
+		plan->sx = (double)width / plan->src_w;
+		plan->sy = (double)height / plan->src_h;
 		for (int i = 0; i < 3; i++) {
-			m[i] /= sx;
-			m[3 + i] /= sy;
+			plan->m[i] /= plan->sx;
+			plan->m[3 + i] /= plan->sy;
 		}
-		sample_region(rs, m, &view);
-		if (view.x0 < view.x1 && view.y0 < view.y1)
-			ret = shrink_region(img, sx, sy, &view);
-		else
-			ret = 0;
-	} else {
-		sample_region(rs, m, &view);
-		if (view.x0 < view.x1 && view.y0 < view.y1)
-			ret = convert_region(img, &view);
-		else
-			ret = 0;
 	}
+	sample_region(rs, plan);
+	return 0;
+}
+
+int visid_pre_resample(const struct visid_image *img, const struct visid_resample *rs,
+		       float *out)
+{
+	struct rgb_view view = { 0 };
+	struct visid_pre_plan plan;
+	int ret = 0;
+
+	if (!visid_image_valid(img)) {
+		visid_err("preprocess: invalid image");
+		return -EINVAL;
+	}
+	ret = visid_pre_plan(img->width, img->height, rs, &plan);
+	if (ret)
+		return ret;
+	view.full_w = plan.src_w;
+	view.full_h = plan.src_h;
+	view.x0 = plan.x0;
+	view.x1 = plan.x1;
+	view.y0 = plan.y0;
+	view.y1 = plan.y1;
+	if (view.x0 < view.x1 && view.y0 < view.y1)
+		ret = plan.shrink > 1 ? shrink_region(img, plan.sx, plan.sy, &view)
+				      : convert_region(img, &view);
 	if (ret) {
 		visid_err("preprocess: out of memory for a %dx%d region",
 			  view.x1 - view.x0, view.y1 - view.y0);
 		free(view.owned);
 		return ret;
 	}
-	sample_all(&view, rs, m, out);
+	sample_all(&view, rs, plan.m, out);
 	free(view.owned);
 	return 0;
 }
 
-int visid_pre_detector(const struct visid_image *img, const float rect[4], int out_w, int out_h,
-		       int centred, float *out, double m[6])
+int visid_pre_detector_map(int width, int height, const float rect[4], int out_w, int out_h,
+			   int centred, struct visid_resample *rs)
 {
-	struct visid_resample rs = {
-		.out_w = out_w,
-		.out_h = out_h,
-		.mean = VISID_DET_MEAN,
-		.std = VISID_DET_STD,
-		.shrink_above = DET_SHRINK_ABOVE,
-	};
-	double rx = 0, ry = 0, rw, rh, scale, ox, oy;
+	double rx = 0, ry = 0, rw = width, rh = height, scale, ox, oy;
 
-	if (!visid_image_valid(img) || out_w <= 0 || out_h <= 0)
+	memset(rs, 0, sizeof(*rs));
+	if (width <= 0 || height <= 0 || out_w <= 0 || out_h <= 0)
 		return -EINVAL;
-	rw = img->width;
-	rh = img->height;
 	if (rect) {
 		rx = rect[0];
 		ry = rect[1];
@@ -271,13 +279,32 @@ int visid_pre_detector(const struct visid_image *img, const float rect[4], int o
 	scale = fmax(rw / out_w, rh / out_h);
 	ox = centred ? rx + rw / 2 - out_w * scale / 2 : rx;
 	oy = centred ? ry + rh / 2 - out_h * scale / 2 : ry;
-	m[0] = scale;
-	m[1] = 0;
-	m[2] = ox;
-	m[3] = 0;
-	m[4] = scale;
-	m[5] = oy;
-	memcpy(rs.m, m, sizeof(rs.m));
+	rs->out_w = out_w;
+	rs->out_h = out_h;
+	rs->mean = VISID_DET_MEAN;
+	rs->std = VISID_DET_STD;
+	rs->shrink_above = DET_SHRINK_ABOVE;
+	rs->m[0] = scale;
+	rs->m[1] = 0;
+	rs->m[2] = ox;
+	rs->m[3] = 0;
+	rs->m[4] = scale;
+	rs->m[5] = oy;
+	return 0;
+}
+
+int visid_pre_detector(const struct visid_image *img, const float rect[4], int out_w, int out_h,
+		       int centred, float *out, double m[6])
+{
+	struct visid_resample rs;
+	int ret;
+
+	if (!visid_image_valid(img))
+		return -EINVAL;
+	ret = visid_pre_detector_map(img->width, img->height, rect, out_w, out_h, centred, &rs);
+	if (ret)
+		return ret;
+	memcpy(m, rs.m, sizeof(rs.m));
 	return visid_pre_resample(img, &rs, out);
 }
 
@@ -292,30 +319,39 @@ void visid_pre_roi_rect(const float box[4], float rect[4])
 	rect[3] = side;
 }
 
-int visid_pre_embedder(const struct visid_image *img, const double sim[4], float *out)
+int visid_pre_embedder_map(const double sim[4], struct visid_resample *rs)
 {
-	struct visid_resample rs = {
-		.out_w = VISID_EMB_SIZE,
-		.out_h = VISID_EMB_SIZE,
-		.mean = VISID_EMB_MEAN,
-		.std = VISID_EMB_STD,
-		.shrink_above = EMB_SHRINK_ABOVE,
-	};
 	double a = sim[0], b = sim[1], tx = sim[2], ty = sim[3];
 	double d = a * a + b * b, ia, ib;
 
+	memset(rs, 0, sizeof(*rs));
 	if (!(d > 1e-12) || !isfinite(d)) {
 		visid_err("preprocess: degenerate alignment transform");
 		return -EINVAL;
 	}
+	rs->out_w = VISID_EMB_SIZE;
+	rs->out_h = VISID_EMB_SIZE;
+	rs->mean = VISID_EMB_MEAN;
+	rs->std = VISID_EMB_STD;
+	rs->shrink_above = EMB_SHRINK_ABOVE;
 	/* The crop-to-image map is the inverse rotation-scale and translation. */
 	ia = a / d;
 	ib = -b / d;
-	rs.m[0] = ia;
-	rs.m[1] = -ib;
-	rs.m[2] = -(ia * tx - ib * ty);
-	rs.m[3] = ib;
-	rs.m[4] = ia;
-	rs.m[5] = -(ib * tx + ia * ty);
+	rs->m[0] = ia;
+	rs->m[1] = -ib;
+	rs->m[2] = -(ia * tx - ib * ty);
+	rs->m[3] = ib;
+	rs->m[4] = ia;
+	rs->m[5] = -(ib * tx + ia * ty);
+	return 0;
+}
+
+int visid_pre_embedder(const struct visid_image *img, const double sim[4], float *out)
+{
+	struct visid_resample rs;
+	int ret = visid_pre_embedder_map(sim, &rs);
+
+	if (ret)
+		return ret;
 	return visid_pre_resample(img, &rs, out);
 }

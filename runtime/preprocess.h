@@ -36,6 +36,23 @@ struct visid_resample {
 	float shrink_above;
 };
 
+/*
+ * How visid_pre_resample samples an image of a given size: the pre-shrink
+ * factor, the map from output pixels onto the (shrunk) source, and the
+ * region of that source the bilinear taps can touch. The GPU resampler
+ * follows the same plan.
+ */
+struct visid_pre_plan {
+	int shrink;		/* area pre-shrink factor; 1: none */
+	int src_w, src_h;	/* the sampled source: the image, or its shrunk grid */
+	double sx, sy;		/* image pixels per sampled-source pixel */
+	double m[6];		/* output pixel -> sampled-source point */
+	int x0, y0, x1, y1;	/* region of the sampled source, end exclusive; may be empty */
+};
+
+int visid_pre_plan(int width, int height, const struct visid_resample *rs,
+		   struct visid_pre_plan *plan);
+
 /* Whether the image's fields describe a usable buffer. */
 int visid_image_valid(const struct visid_image *img);
 /* Pixels [x0, x1) of row y of any format as RGB24 (implemented in image.c). */
@@ -55,6 +72,10 @@ int visid_pre_resample(const struct visid_image *img, const struct visid_resampl
 int visid_pre_detector(const struct visid_image *img, const float rect[4], int out_w, int out_h,
 		       int centred, float *out, double m[6]);
 
+/* The resampling of visid_pre_detector for an image of width x height, without running it. */
+int visid_pre_detector_map(int width, int height, const float rect[4], int out_w, int out_h,
+			   int centred, struct visid_resample *rs);
+
 /* The square refiner ROI: VISID_ROI_SCALE times the box width, centred on it. */
 void visid_pre_roi_rect(const float box[4], float rect[4]);
 
@@ -64,5 +85,7 @@ void visid_pre_roi_rect(const float box[4], float rect[4]);
  * u = a x - b y + tx, v = b x + a y + ty.
  */
 int visid_pre_embedder(const struct visid_image *img, const double sim[4], float *out);
+/* The resampling of visid_pre_embedder, without running it. */
+int visid_pre_embedder_map(const double sim[4], struct visid_resample *rs);
 
 #endif
