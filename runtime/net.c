@@ -432,15 +432,13 @@ static void vk_collect_timings(struct visid_net *net)
 	}
 }
 
-static int vk_run(struct visid_net *net, const float *input, float *const *outputs)
+/* Runs the recorded graph on what the input buffer holds and reads the outputs back. */
+static int vk_submit(struct visid_net *net, float *const *outputs)
 {
 	const struct visid_graph *g = net->graph;
-	struct visid_vk_view in = vk_value(net, g->input);
 	int ret;
 
-	ret = visid_vk_upload(net->vk.staging_in ? net->vk.staging_in : in.buf, 0, input, in.size);
-	if (!ret)
-		ret = visid_vk_seq_submit(net->vk.seq);
+	ret = visid_vk_seq_submit(net->vk.seq);
 	for (int i = 0; i < g->n_outputs && !ret; i++) {
 		struct visid_vk_view o = vk_value(net, g->outputs[i]);
 
@@ -450,6 +448,38 @@ static int vk_run(struct visid_net *net, const float *input, float *const *outpu
 	if (!ret)
 		vk_collect_timings(net);
 	return ret;
+}
+
+static int vk_run(struct visid_net *net, const float *input, float *const *outputs)
+{
+	struct visid_vk_view in = vk_value(net, net->graph->input);
+	int ret;
+
+	ret = visid_vk_upload(net->vk.staging_in ? net->vk.staging_in : in.buf, 0, input, in.size);
+	return ret ? ret : vk_submit(net, outputs);
+}
+
+int visid_net_input_view(struct visid_net *net, struct visid_vk_view *view)
+{
+	if (net->backend != VISID_BACKEND_VULKAN) {
+		visid_err("%s: only a Vulkan network has an input on the device",
+			  visid_model_path(net->model));
+		return -EINVAL;
+	}
+	/* Where a staging buffer exists, the recorded sequence copies it into the input first. */
+	*view = net->vk.staging_in ? visid_vk_whole(net->vk.staging_in)
+				   : vk_value(net, net->graph->input);
+	return 0;
+}
+
+int visid_net_run_device(struct visid_net *net, float *const *outputs)
+{
+	if (net->backend != VISID_BACKEND_VULKAN) {
+		visid_err("%s: only a Vulkan network runs on a device input",
+			  visid_model_path(net->model));
+		return -EINVAL;
+	}
+	return vk_submit(net, outputs);
 }
 
 /* Common */

@@ -45,4 +45,13 @@ const struct visid_graph *visid_net_graph(const struct visid_net *net);
 const struct visid_tfl_model *visid_model_tflite(const struct visid_model *model);
 enum visid_backend visid_net_backend(const struct visid_net *net);
 
+struct visid_vk_view;
+/*
+ * Vulkan backend: the buffer the network reads its NHWC float32 input from,
+ * for producers that write it on the device (the preprocessing shaders);
+ * visid_net_run_device then runs on what it holds, with no upload.
+ */
+int visid_net_input_view(struct visid_net *net, struct visid_vk_view *view);
+int visid_net_run_device(struct visid_net *net, float *const *outputs);
+
 #endif
