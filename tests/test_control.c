@@ -51,7 +51,8 @@ static int ask(const char *line, char *reply, size_t len)
 		close(fd);
 		return err;
 	}
-	(void)!write(fd, line, strlen(line));
+	/* A refused peer may be closed before it writes: no SIGPIPE, read anyway. */
+	(void)!send(fd, line, strlen(line), MSG_NOSIGNAL);
 	n = read(fd, reply, len - 1);
 	reply[n > 0 ? n : 0] = 0;
 	close(fd);
