@@ -353,3 +353,20 @@ int app_face_crop_png(const struct visid_image *img, const struct visid_face *fa
 	visid_image_free(&rgb);
 	return ret;
 }
+
+const char *app_camera(struct app *app, char *buf, size_t len)
+{
+	char paths[1][64];
+	int n;
+
+	if (app->cfg.camera[0])
+		return app->cfg.camera;
+	n = visid_v4l2_list(paths, 1);
+	if (n <= 0) {
+		fprintf(stderr, "visid: no camera found (no V4L2 capture device under /dev); "
+			"give one with --source, or a file or directory of images\n");
+		return NULL;
+	}
+	snprintf(buf, len, "v4l2:%s", paths[0]);
+	return buf;
+}

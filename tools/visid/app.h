@@ -85,6 +85,12 @@ const char *app_member_name(const struct app *app, int member);
 int app_embed_image_bytes(void *ctx, const uint8_t *bytes, size_t len,
 			  float vec[VISID_EMBED_DIM]);
 
+/*
+ * The camera to use when none is given: the configured one, else the first
+ * V4L2 capture device. NULL, with the reason printed, when there is none.
+ */
+const char *app_camera(struct app *app, char *buf, size_t len);
+
 /* Crops the face with a margin and encodes it as PNG: what enrollment stores. */
 int app_face_crop_png(const struct visid_image *img, const struct visid_face *face,
 		      uint8_t **png, size_t *len);

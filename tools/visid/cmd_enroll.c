@@ -505,10 +505,11 @@ static int run_enroll(int argc, char **argv)
 
 	memset(&e, 0, sizeof(e));
 	if (camera) {
+		char camera_spec[80];
 		const char *spec = source ? source : optind + 1 < argc ? argv[optind + 1]
-					  : app.cfg.camera[0] ? app.cfg.camera : "v4l2:/dev/video0";
+					  : app_camera(&app, camera_spec, sizeof(camera_spec));
 
-		ret = enroll_camera(&app, &e, spec, screen, timeout, loop);
+		ret = spec ? enroll_camera(&app, &e, spec, screen, timeout, loop) : -ENODEV;
 		if (!ret)
 			ret = store_member(&app, &e, name, avatar, 0);
 	} else {

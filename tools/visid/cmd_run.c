@@ -541,6 +541,7 @@ static int run_loop_command(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = argv[0], *source = NULL, *screen = NULL, *control = NULL;
+	char camera[80];
 	int repeat = 0;
 	struct visid_source_options sopt;
 	struct rlimit no_core = { 0, 0 };
@@ -639,8 +640,8 @@ static int run_loop_command(int argc, char **argv)
 	sopt.height = r->app.cfg.camera_height;
 	sopt.repeat = repeat;
 	sopt.loop = r->loop_files;
-	if (!source)
-		source = r->app.cfg.camera[0] ? r->app.cfg.camera : "v4l2:/dev/video0";
+	if (!source && !(source = app_camera(&r->app, camera, sizeof(camera))))
+		goto out;
 	ret = visid_source_open(source, &sopt, &r->src);
 	if (ret) {
 		fprintf(stderr, "visid: cannot open the source %s: %s\n", source, strerror(-ret));
