@@ -7,6 +7,11 @@
  * the short-range model on a square ROI, the face is aligned to the 112x112
  * template and MobileFaceNet gives its vector.
  *
+ * On the Vulkan backend the frame goes to the device once (imported where
+ * the camera buffer allows, else copied; vk_import.h) and every network's
+ * input is resampled from it there by the preprocessing shaders straight
+ * into the network's input buffer. The CPU backend resamples in C.
+ *
  * A pipeline is used by one thread at a time: it owns its buffers.
  */
 #include <errno.h>
@@ -18,11 +23,15 @@
 #include <sodium.h>
 
 #include "visid/face.h"
+#include "visid/hal.h"
 #include "visid/log.h"
 #include "align.h"
 #include "detect.h"
 #include "face_quality.h"
+#include "net_internal.h"
 #include "preprocess.h"
+#include "vk_import.h"
+#include "vk_pre.h"
 
 #ifndef VISID_MODEL_DIR_DEFAULT
 #define VISID_MODEL_DIR_DEFAULT "/usr/local/share/visid/models"
@@ -45,12 +54,21 @@
 #define CROP_MIN_PEAK 12.0f
 #define CROP_MIN_STDDEV 2.0f
 
-/* One detector network with its anchors and buffers. */
+/* One detector network with its anchors and buffers (input: CPU backend only). */
 struct detector {
 	struct visid_net *net;
 	int in_w, in_h, count;
 	int reg_index, cls_index;
 	float *anchors, *input, *reg, *cls;
+};
+
+/* Vulkan: the frame on the device, and the image it was made from. */
+struct device_frame {
+	struct visid_vk_pre *pre;
+	struct visid_vk_importer *importer;
+	struct visid_vk_frame frame;
+	struct visid_image image;
+	int loaded;
 };
 
 struct visid_face_pipeline {
@@ -61,6 +79,8 @@ struct visid_face_pipeline {
 	float *embed_input, *embed_output;
 	struct visid_detection *dets;
 	int dets_cap;
+	struct device_frame dev;
+	uint64_t frames;
 	char model_id[2 * 32 + 1];
 };
 
@@ -116,10 +136,12 @@ static int detector_init(struct visid_face_pipeline *pipe, struct visid_model *m
 		goto out_free;
 	}
 	d->anchors = malloc(sizeof(float) * 4 * d->count);
-	d->input = malloc(sizeof(float) * 3 * d->in_w * d->in_h);
+	if (opt.backend == VISID_BACKEND_CPU)
+		d->input = malloc(sizeof(float) * 3 * d->in_w * d->in_h);
 	d->reg = malloc(sizeof(float) * 16 * d->count);
 	d->cls = malloc(sizeof(float) * d->count);
-	if (!d->anchors || !d->input || !d->reg || !d->cls) {
+	if (!d->anchors || (opt.backend == VISID_BACKEND_CPU && !d->input) || !d->reg ||
+	    !d->cls) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -250,6 +272,14 @@ int visid_face_pipeline_create(const struct visid_face_options *opt,
 		ret = -ENOMEM;
 		goto out_destroy;
 	}
+	if (pipe->net_opt.backend == VISID_BACKEND_VULKAN) {
+		ret = visid_vk_pre_create(pipe->net_opt.gpu, &pipe->dev.pre);
+		if (!ret)
+			ret = visid_vk_importer_create(pipe->net_opt.gpu, VISID_VK_IMPORT_DMABUF,
+						       &pipe->dev.importer);
+		if (ret)
+			goto out_destroy;
+	}
 	*out = pipe;
 	return 0;
 
@@ -266,6 +296,8 @@ void visid_face_pipeline_destroy(struct visid_face_pipeline *pipe)
 	detector_free(&pipe->letterbox);
 	detector_free(&pipe->refiner);
 	visid_net_destroy(pipe->embed);
+	visid_vk_pre_destroy(pipe->dev.pre);
+	visid_vk_importer_destroy(pipe->dev.importer);
 	visid_model_free(pipe->full);
 	visid_model_free(pipe->short_range);
 	visid_model_free(pipe->embedder);
@@ -280,22 +312,91 @@ const char *visid_face_model_id(const struct visid_face_pipeline *pipe)
 	return pipe->model_id;
 }
 
-/* Runs one detector on its prepared input; detections land in image pixels. */
-static int detector_run(struct detector *d, const double m[6], float min_score,
-			struct visid_detection *out, int max)
+static int on_vulkan(const struct visid_face_pipeline *pipe)
+{
+	return pipe->net_opt.backend == VISID_BACKEND_VULKAN;
+}
+
+/*
+ * Vulkan: puts img on the device as the current frame; fd and offset (NULL
+ * for none) are the camera buffer behind it, as in struct visid_frame.
+ */
+static int load_frame(struct visid_face_pipeline *pipe, const struct visid_image *img,
+		      const int fd[2], const uint32_t offset[2])
+{
+	struct device_frame *dev = &pipe->dev;
+	int ret;
+
+	dev->loaded = 0;
+	ret = visid_vk_import(dev->importer, img, fd, offset, &dev->frame);
+	if (ret)
+		return ret;
+	dev->image = *img;
+	dev->loaded = 1;
+	return 0;
+}
+
+/* The current frame is img's, unless the caller moved on to another image. */
+static int use_frame(struct visid_face_pipeline *pipe, const struct visid_image *img)
+{
+	const struct visid_image *cur = &pipe->dev.image;
+
+	if (pipe->dev.loaded && cur->data == img->data && cur->uv == img->uv &&
+	    cur->width == img->width && cur->height == img->height &&
+	    cur->format == img->format && cur->stride == img->stride &&
+	    cur->uv_stride == img->uv_stride)
+		return 0;
+	return load_frame(pipe, img, NULL, NULL);
+}
+
+/*
+ * Fills the network's input with img resampled by rs: in C into `host`
+ * on the CPU backend, by the shaders into the network's input buffer on
+ * Vulkan.
+ */
+static int prepare_input(struct visid_face_pipeline *pipe, struct visid_net *net,
+			 const struct visid_image *img, const struct visid_resample *rs,
+			 float *host)
+{
+	struct visid_vk_view in;
+	int ret;
+
+	if (!on_vulkan(pipe))
+		return visid_pre_resample(img, rs, host);
+	ret = use_frame(pipe, img);
+	if (!ret)
+		ret = visid_net_input_view(net, &in);
+	if (!ret)
+		ret = visid_vk_pre_run(pipe->dev.pre, &pipe->dev.frame, rs, in);
+	return ret;
+}
+
+static int run_net(struct visid_face_pipeline *pipe, struct visid_net *net, const float *host,
+		   float *const *outputs)
+{
+	return on_vulkan(pipe) ? visid_net_run_device(net, outputs)
+			       : visid_net_run(net, host, outputs);
+}
+
+/* Runs one detector on img resampled by rs; detections land in image pixels. */
+static int detector_run(struct visid_face_pipeline *pipe, struct detector *d,
+			const struct visid_image *img, const struct visid_resample *rs,
+			float min_score, struct visid_detection *out, int max)
 {
 	float *outputs[VISID_NET_MAX_OUTPUTS] = { 0 };
 	int ret, n;
 
 	outputs[d->reg_index] = d->reg;
 	outputs[d->cls_index] = d->cls;
-	ret = visid_net_run(d->net, d->input, outputs);
+	ret = prepare_input(pipe, d->net, img, rs, d->input);
+	if (!ret)
+		ret = run_net(pipe, d->net, d->input, outputs);
 	if (ret)
 		return ret;
 	n = visid_detect_decode(d->reg, d->cls, d->anchors, d->count, d->in_w, d->in_h,
 				min_score, out, max);
 	for (int i = 0; i < n; i++)
-		visid_detection_map(&out[i], d->in_w, d->in_h, m);
+		visid_detection_map(&out[i], d->in_w, d->in_h, rs->m);
 	return n;
 }
 
@@ -316,7 +417,7 @@ static int fcn_for(struct visid_face_pipeline *pipe, const struct visid_image *i
 /* Both full-range passes, merged; returns the number of faces in pipe->dets. */
 static int detect_boxes(struct visid_face_pipeline *pipe, const struct visid_image *img)
 {
-	double m[6];
+	struct visid_resample rs;
 	int ret, n, more;
 
 	ret = fcn_for(pipe, img);
@@ -325,18 +426,20 @@ static int detect_boxes(struct visid_face_pipeline *pipe, const struct visid_ima
 	ret = reserve_dets(pipe, pipe->fcn.count + pipe->letterbox.count);
 	if (ret)
 		return ret;
-	ret = visid_pre_detector(img, NULL, pipe->fcn.in_w, pipe->fcn.in_h, 0, pipe->fcn.input, m);
+	ret = visid_pre_detector_map(img->width, img->height, NULL, pipe->fcn.in_w,
+				     pipe->fcn.in_h, 0, &rs);
 	if (ret)
 		return ret;
-	n = detector_run(&pipe->fcn, m, VISID_FULL_RANGE_MIN_SCORE, pipe->dets, pipe->fcn.count);
+	n = detector_run(pipe, &pipe->fcn, img, &rs, VISID_FULL_RANGE_MIN_SCORE, pipe->dets,
+			 pipe->fcn.count);
 	if (n < 0)
 		return n;
-	ret = visid_pre_detector(img, NULL, pipe->letterbox.in_w, pipe->letterbox.in_h, 1,
-				 pipe->letterbox.input, m);
+	ret = visid_pre_detector_map(img->width, img->height, NULL, pipe->letterbox.in_w,
+				     pipe->letterbox.in_h, 1, &rs);
 	if (ret)
 		return ret;
-	more = detector_run(&pipe->letterbox, m, VISID_FULL_RANGE_MIN_SCORE, pipe->dets + n,
-			    pipe->letterbox.count);
+	more = detector_run(pipe, &pipe->letterbox, img, &rs, VISID_FULL_RANGE_MIN_SCORE,
+			    pipe->dets + n, pipe->letterbox.count);
 	if (more < 0)
 		return more;
 	n = visid_detect_nms(pipe->dets, n + more, VISID_NMS_IOU);
@@ -376,15 +479,15 @@ static int refine_keypoints(struct visid_face_pipeline *pipe, const struct visid
 {
 	struct detector *d = &pipe->refiner;
 	struct visid_detection found[VISID_SHORT_RANGE_ANCHORS];
+	struct visid_resample rs;
 	float rect[4];
-	double m[6];
 	int n, ret;
 
 	visid_pre_roi_rect(face->box, rect);
-	ret = visid_pre_detector(img, rect, d->in_w, d->in_h, 1, d->input, m);
+	ret = visid_pre_detector_map(img->width, img->height, rect, d->in_w, d->in_h, 1, &rs);
 	if (ret)
 		return ret;
-	n = detector_run(d, m, VISID_SHORT_RANGE_MIN_SCORE, found, d->count);
+	n = detector_run(pipe, d, img, &rs, VISID_SHORT_RANGE_MIN_SCORE, found, d->count);
 	if (n < 0)
 		return n;
 	n = visid_detect_nms(found, n, VISID_NMS_IOU);
@@ -410,17 +513,13 @@ static void face_describe(const struct visid_image *img, struct visid_face *face
 	face->issues = visid_quality_issues(face);
 }
 
-int visid_face_detect(struct visid_face_pipeline *pipe, const struct visid_image *img,
-		      struct visid_face *faces, int max)
+/* Detection on img, which is on the device already on the Vulkan backend. */
+static int detect(struct visid_face_pipeline *pipe, const struct visid_image *img,
+		  struct visid_face *faces, int max)
 {
 	int n, ret;
 
-	if (!visid_image_valid(img)) {
-		visid_err("face detection: invalid %s image %dx%d (stride %d)",
-			  img ? visid_pixel_format_name(img->format) : "NULL", img ? img->width : 0,
-			  img ? img->height : 0, img ? img->stride : 0);
-		return -EINVAL;
-	}
+	pipe->frames++;
 	n = detect_boxes(pipe, img);
 	if (n < 0)
 		return n;
@@ -441,6 +540,51 @@ int visid_face_detect(struct visid_face_pipeline *pipe, const struct visid_image
 		face_describe(img, face);
 	}
 	return n;
+}
+
+static int check_image(const struct visid_image *img)
+{
+	if (visid_image_valid(img))
+		return 0;
+	visid_err("face detection: invalid %s image %dx%d (stride %d)",
+		  img ? visid_pixel_format_name(img->format) : "NULL", img ? img->width : 0,
+		  img ? img->height : 0, img ? img->stride : 0);
+	return -EINVAL;
+}
+
+int visid_face_detect(struct visid_face_pipeline *pipe, const struct visid_image *img,
+		      struct visid_face *faces, int max)
+{
+	int ret = check_image(img);
+
+	if (!ret && on_vulkan(pipe))
+		ret = load_frame(pipe, img, NULL, NULL);
+	return ret ? ret : detect(pipe, img, faces, max);
+}
+
+int visid_face_detect_frame(struct visid_face_pipeline *pipe, const struct visid_frame *frame,
+			    struct visid_face *faces, int max)
+{
+	int ret = check_image(&frame->image);
+
+	if (!ret && on_vulkan(pipe))
+		ret = load_frame(pipe, &frame->image, frame->dmabuf_fd, frame->dmabuf_offset);
+	return ret ? ret : detect(pipe, &frame->image, faces, max);
+}
+
+void visid_face_get_stats(const struct visid_face_pipeline *pipe, struct visid_face_stats *stats)
+{
+	struct visid_vk_import_stats st = { 0 };
+
+	memset(stats, 0, sizeof(*stats));
+	stats->frames = pipe->frames;
+	stats->frame_path = "none: the CPU backend reads frames in place";
+	if (!on_vulkan(pipe))
+		return;
+	visid_vk_import_get_stats(pipe->dev.importer, &st);
+	stats->frame_copies = st.copies;
+	stats->frame_imports = st.imports;
+	stats->frame_path = st.frames ? visid_vk_import_path_name(st.last) : "none yet";
 }
 
 /* Rejects crops with nothing in them: black (boxes off the frame, a dark frame) or flat. */
@@ -464,6 +608,8 @@ int visid_face_embed(struct visid_face_pipeline *pipe, const struct visid_image 
 {
 	const int count = 3 * VISID_EMB_SIZE * VISID_EMB_SIZE;
 	float *outputs[VISID_NET_MAX_OUTPUTS] = { pipe->embed_output };
+	struct visid_resample rs;
+	struct visid_vk_view in;
 	double sim[4], norm = 0;
 	int ret;
 
@@ -472,7 +618,16 @@ int visid_face_embed(struct visid_face_pipeline *pipe, const struct visid_image 
 			  face->box[1]);
 		return -EINVAL;
 	}
-	ret = visid_pre_embedder(img, sim, pipe->embed_input);
+	ret = visid_pre_embedder_map(sim, &rs);
+	if (!ret)
+		ret = prepare_input(pipe, pipe->embed, img, &rs, pipe->embed_input);
+	/* The crop is checked on the CPU: read back what the shader made. */
+	if (!ret && on_vulkan(pipe)) {
+		ret = visid_net_input_view(pipe->embed, &in);
+		if (!ret)
+			ret = visid_vk_download(in.buf, in.offset, pipe->embed_input,
+						sizeof(float) * count);
+	}
 	if (ret)
 		return ret;
 	if (!crop_has_content(pipe->embed_input, count)) {
@@ -480,7 +635,7 @@ int visid_face_embed(struct visid_face_pipeline *pipe, const struct visid_image 
 			  face->box[0], face->box[1]);
 		return -EINVAL;
 	}
-	ret = visid_net_run(pipe->embed, pipe->embed_input, outputs);
+	ret = run_net(pipe, pipe->embed, pipe->embed_input, outputs);
 	if (ret)
 		return ret;
 	for (int i = 0; i < VISID_EMBED_DIM; i++)

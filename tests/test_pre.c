@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "frame_util.h"
 #include "preprocess.h"
 #include "vk_pre.h"
 #include "vk_test.h"
@@ -67,21 +68,6 @@ static int pre_clean(void)
 	return vt_clean();
 }
 
-static uint8_t clamp_byte(double v)
-{
-	return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)(v + 0.5);
-}
-
-/* BT.601 limited range, the inverse of the library's conversion. */
-static void rgb_to_yuv(const uint8_t *rgb, uint8_t *y, uint8_t *u, uint8_t *v)
-{
-	double r = rgb[0], g = rgb[1], b = rgb[2];
-
-	*y = clamp_byte(16 + 0.257 * r + 0.504 * g + 0.098 * b);
-	*u = clamp_byte(128 - 0.148 * r - 0.291 * g + 0.439 * b);
-	*v = clamp_byte(128 + 0.439 * r - 0.368 * g - 0.071 * b);
-}
-
 /*
  * A w x h window of the photo at (x0, y0) in `format`, rows `pad` bytes
  * longer than needed, every padding byte set to a bright value so that a
@@ -90,80 +76,24 @@ static void rgb_to_yuv(const uint8_t *rgb, uint8_t *y, uint8_t *u, uint8_t *v)
 static int make_frame(const struct visid_image *src, int x0, int y0, int w, int h,
 		      enum visid_pixel_format format, int pad, struct visid_image *out)
 {
-	static const int bpp[] = { 3, 3, 4, 2, 1, 1 };
-	int row = format == VISID_FMT_YUYV ? 2 * ((w + 1) & ~1) : bpp[format] * w;
-	int uv_rows = (h + 1) / 2, uv_stride = ((w + 1) & ~1) + pad;
 	size_t bytes;
 
 	memset(out, 0, sizeof(*out));
 	out->width = w;
 	out->height = h;
 	out->format = format;
-	out->stride = row + pad;
-	bytes = (size_t)out->stride * h + (format == VISID_FMT_NV12 ? uv_stride * uv_rows : 0);
+	out->stride = (int)vt_row_bytes(format, w) + pad;
+	out->uv_stride = format == VISID_FMT_NV12 ? ((w + 1) & ~1) + pad : 0;
+	bytes = (size_t)out->stride * h + (size_t)out->uv_stride * ((h + 1) / 2);
 	out->owned = malloc(bytes);
 	if (!out->owned)
 		return -1;
 	memset(out->owned, 0xee, bytes);
 	out->data = out->owned;
-	if (format == VISID_FMT_NV12) {
+	if (format == VISID_FMT_NV12)
 		out->uv = out->data + (size_t)out->stride * h;
-		out->uv_stride = uv_stride;
-	}
-	for (int y = 0; y < h; y++) {
-		uint8_t *dst = out->data + (size_t)y * out->stride;
-
-		for (int x = 0; x < w; x++) {
-			const uint8_t *p = src->data + (size_t)(y0 + y) * src->stride + 3 * (x0 + x);
-			uint8_t yy, u, v;
-
-			rgb_to_yuv(p, &yy, &u, &v);
-			switch (format) {
-			case VISID_FMT_RGB24:
-				memcpy(dst + 3 * x, p, 3);
-				break;
-			case VISID_FMT_BGR24:
-				dst[3 * x] = p[2], dst[3 * x + 1] = p[1], dst[3 * x + 2] = p[0];
-				break;
-			case VISID_FMT_XRGB8888:
-				dst[4 * x] = p[2], dst[4 * x + 1] = p[1], dst[4 * x + 2] = p[0];
-				dst[4 * x + 3] = 0x5a;
-				break;
-			case VISID_FMT_YUYV:
-				dst[2 * x] = yy;
-				dst[4 * (x >> 1) + (x & 1 ? 3 : 1)] = x & 1 ? v : u;
-				if (x == w - 1 && !(x & 1))
-					dst[4 * (x >> 1) + 3] = v;
-				break;
-			case VISID_FMT_NV12:
-				dst[x] = yy;
-				if (!(y & 1) && !(x & 1)) {
-					uint8_t *c = out->uv + (size_t)(y >> 1) * uv_stride + x;
-
-					c[0] = u;
-					c[1] = v;
-				}
-				break;
-			case VISID_FMT_GREY:
-				dst[x] = yy;
-				break;
-			}
-		}
-	}
+	vt_frame_fill(src, x0, y0, out);
 	return 0;
-}
-
-/* Bytes of a plane as the shaders read them: full strides, the last row up to its end. */
-static size_t plane_bytes(const struct visid_image *img, int plane)
-{
-	static const int bpp[] = { 3, 3, 4, 2, 1, 1 };
-	int row = img->format == VISID_FMT_YUYV ? 2 * ((img->width + 1) & ~1)
-						: bpp[img->format] * img->width;
-
-	if (plane)
-		return (size_t)img->uv_stride * ((img->height + 1) / 2 - 1) +
-		       ((img->width + 1) & ~1);
-	return (size_t)img->stride * (img->height - 1) + row;
 }
 
 struct gpu_frame {
@@ -179,7 +109,7 @@ static int upload_frame(const struct visid_image *img, int separate_uv, struct g
 {
 	static const uint32_t offsets[2] = { 7, 5 };
 	int planes = img->format == VISID_FMT_NV12 ? 2 : 1;
-	size_t len[2] = { plane_bytes(img, 0), planes > 1 ? plane_bytes(img, 1) : 0 };
+	size_t len[2] = { vt_plane_bytes(img, 0), planes > 1 ? vt_plane_bytes(img, 1) : 0 };
 	uint32_t uv_at = (uint32_t)(offsets[0] + len[0] + 6);
 
 	memset(g, 0, sizeof(*g));

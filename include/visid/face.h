@@ -46,6 +46,7 @@ struct visid_face {
 };
 
 struct visid_face_pipeline;
+struct visid_frame;
 
 struct visid_face_options {
 	const char *model_dir;	/* NULL: $VISID_MODEL_DIR, else the installed models */
@@ -57,9 +58,30 @@ int visid_face_pipeline_create(const struct visid_face_options *opt,
 			       struct visid_face_pipeline **out);
 void visid_face_pipeline_destroy(struct visid_face_pipeline *pipe);
 
-/* Detects faces, largest first; returns the count (<= max) or -errno. */
+/*
+ * Detects faces, largest first; returns the count (<= max) or -errno. On
+ * the Vulkan backend the image is copied to the device once; visid_face_embed
+ * of its faces reuses that copy, so the image must not change in between.
+ */
 int visid_face_detect(struct visid_face_pipeline *pipe, const struct visid_image *img,
 		      struct visid_face *faces, int max);
+/*
+ * The same on a camera frame (visid/hal.h): on Vulkan the camera buffer is
+ * imported into device memory (once per buffer) instead of copied where the
+ * device allows it. Embed its faces with &frame->image.
+ */
+int visid_face_detect_frame(struct visid_face_pipeline *pipe, const struct visid_frame *frame,
+			    struct visid_face *faces, int max);
+
+struct visid_face_stats {
+	uint64_t frames;	/* detection calls */
+	uint64_t frame_copies;	/* whole-frame copies made to give frames to the device */
+	uint64_t frame_imports;	/* camera buffers imported into device memory */
+	const char *frame_path;	/* how the last frame reached the device */
+};
+
+/* Copies per frame are frame_copies / frames. */
+void visid_face_get_stats(const struct visid_face_pipeline *pipe, struct visid_face_stats *stats);
 
 /*
  * Aligns and embeds one detected face. Returns -EINVAL, with the reason
