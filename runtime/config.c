@@ -13,7 +13,8 @@
 #define VISID_MODEL_DIR_DEFAULT "/usr/local/share/visid/models"
 #endif
 
-enum key_type { KEY_STRING, KEY_INT, KEY_FLOAT };
+/* KEY_PATTERN: a string used as a printf pattern with exactly one %s. */
+enum key_type { KEY_STRING, KEY_INT, KEY_FLOAT, KEY_PATTERN };
 
 struct key {
 	const char *section, *name;
@@ -24,6 +25,9 @@ struct key {
 
 #define STR(sec, name, field, def) \
 	{ sec, name, KEY_STRING, offsetof(struct visid_config, field), \
+	  sizeof(((struct visid_config *)0)->field), def }
+#define PATTERN(sec, name, field, def) \
+	{ sec, name, KEY_PATTERN, offsetof(struct visid_config, field), \
 	  sizeof(((struct visid_config *)0)->field), def }
 #define NUM(sec, name, type, field, def) \
 	{ sec, name, type, offsetof(struct visid_config, field), 0, def }
@@ -43,8 +47,25 @@ static const struct key keys[] = {
 	NUM("match", "detect_every", KEY_INT, detect_every, "3"),
 	NUM("store", "expiry_days", KEY_INT, expiry_days, "548"),
 	STR("control", "group", control_group, "visid"),
-	STR("screen", "greeting", greeting, "Hello, %s"),
+	PATTERN("screen", "greeting", greeting, "Hello, %s"),
 };
+
+/*
+ * The greeting is handed to snprintf with one name: any other conversion
+ * (a second %s, a %n) would read or write memory that is not there.
+ */
+static int one_name_conversion(const char *pattern)
+{
+	int names = 0;
+
+	for (const char *p = strchr(pattern, '%'); p; p = strchr(p + 2, '%')) {
+		if (p[1] == 's')
+			names++;
+		else if (p[1] != '%')
+			return 0;
+	}
+	return names == 1;
+}
 
 static int set_key(struct visid_config *cfg, const struct key *k, const char *value)
 {
@@ -52,6 +73,10 @@ static int set_key(struct visid_config *cfg, const struct key *k, const char *va
 	void *field = (char *)cfg + k->offset;
 
 	switch (k->type) {
+	case KEY_PATTERN:
+		if (!one_name_conversion(value))
+			return -EINVAL;
+		/* fall through */
 	case KEY_STRING:
 		if (strlen(value) >= k->size)
 			return -ENAMETOOLONG;
