@@ -97,6 +97,14 @@ static int cmp_double(const void *a, const void *b)
 
 static void print_stats(struct runner *r)
 {
+	struct visid_face_stats fs;
+
+	visid_face_get_stats(r->app.pipe, &fs);
+	fprintf(stderr, "frames to the network inputs: %llu, whole-frame copies %llu "
+		"(%.2f per frame), camera buffers imported %llu, last path: %s\n",
+		(unsigned long long)fs.frames, (unsigned long long)fs.frame_copies,
+		fs.frames ? (double)fs.frame_copies / fs.frames : 0.0,
+		(unsigned long long)fs.frame_imports, fs.frame_path);
 	fprintf(stderr, "%-8s %8s %8s %8s %8s\n", "stage", "count", "p50 ms", "p99 ms",
 		"max ms");
 	for (int s = 0; s < ST_COUNT; s++) {
@@ -230,7 +238,7 @@ static void detect_and_track(struct runner *r, const struct visid_frame *frame)
 	double t0 = now_ms();
 	int n, nlost;
 
-	n = visid_face_detect(r->app.pipe, &frame->image, faces, VISID_MAX_FACES);
+	n = visid_face_detect_frame(r->app.pipe, frame, faces, VISID_MAX_FACES);
 	stat_add(r, ST_DETECT, now_ms() - t0);
 	if (n < 0)
 		n = 0;
@@ -505,7 +513,8 @@ static void usage(FILE *f, const char *cmd)
 		"                  what the screen shows (default: no screen)\n"
 		"  --frames N      stop after N frames\n"
 		"  --repeat N      an image:PATH source gives its image N times\n"
-		"  --stats         print per-stage latency (p50, p99) on exit\n"
+		"  --stats         print per-stage latency (p50, p99) and the frame copies\n"
+		"                  per frame on exit\n"
 		"  --stills        the frames are unrelated photos: detect in each, no tracking\n"
 		"  --frame-events  also a \"frame\" event per frame listing every track\n"
 		"  --loop          file sources start again after their last frame\n"
