@@ -32,8 +32,9 @@ struct bench_ceiling {
 	char gemm_kernel[64]; /* the variant that won */
 	int gemm_size;	      /* m = n = k */
 	double gemm_gflops;
-	size_t copy_bytes; /* one buffer; twice this moves per copy */
-	double copy_gbs;   /* bytes read plus bytes written per second */
+	char copy_kernel[16]; /* how the best copy read: "texel", "storage" or "memcpy" */
+	size_t copy_bytes;    /* one buffer; twice this moves per copy */
+	double copy_gbs;      /* bytes read plus bytes written per second */
 };
 
 struct bench_layer {

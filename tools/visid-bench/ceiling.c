@@ -30,14 +30,17 @@
 
 struct gemm_variant {
 	int tm, tn4, wg;
+	int texels; /* A and B read as texels (bench_gemm_t) */
 };
 
 /*
- * Tiles of rows x vec4 columns per invocation and workgroup widths tried;
- * 8 x 8 outputs with vec4 loads was the best measured on lavapipe.
+ * Tiles of rows x vec4 columns per invocation and workgroup widths tried,
+ * each reading through texel and through storage buffers; 8 x 8 outputs
+ * with vec4 loads was the best measured on lavapipe.
  */
 static const struct gemm_variant gemm_variants[] = {
-    {8, 2, 64}, {4, 2, 64}, {8, 1, 64}, {4, 4, 64}, {8, 2, 32}, {8, 2, 128},
+    {8, 2, 64, 1}, {4, 2, 64, 1}, {8, 1, 64, 1}, {4, 4, 64, 1}, {8, 2, 32, 1}, {8, 2, 128, 1},
+    {8, 2, 64, 0}, {4, 2, 64, 0}, {8, 1, 64, 0}, {4, 4, 64, 0}, {8, 2, 32, 0}, {8, 2, 128, 0},
 };
 
 double bench_compute_ms(uint64_t macs, const struct bench_ceiling *c)
@@ -154,10 +157,13 @@ static int gemm_time(struct visid_vk_seq *seq, struct gemm_buffers *g, const str
 	int32_t spec[3] = {v->wg, v->tm, v->tn4};
 	uint32_t push[3] = {g->size, g->size, g->size}, gx, gy;
 	uint64_t tiles = (uint64_t)(g->size / v->tm) * (g->size / (4 * v->tn4));
+	enum visid_vk_binding in = v->texels ? VISID_VK_TEXELS_RGBA32F : VISID_VK_STORAGE;
+	const enum visid_vk_binding kinds[3] = {in, in, VISID_VK_STORAGE};
 	struct visid_vk_pipeline *pipe;
 	int ret;
 
-	ret = visid_vk_pipeline_get(gpu, "bench_gemm", spec, 3, 3, sizeof(push), &pipe);
+	ret = visid_vk_pipeline_get_kinds(gpu, v->texels ? "bench_gemm_t" : "bench_gemm", spec, 3,
+					  kinds, 3, sizeof(push), &pipe);
 	if (ret)
 		return ret;
 	split_groups((tiles + v->wg - 1) / v->wg, &gx, &gy);
@@ -170,6 +176,13 @@ static int gemm_time(struct visid_vk_seq *seq, struct gemm_buffers *g, const str
 	if (!ret)
 		ret = time_sequence(seq, runs, best_ms, timer);
 	return ret;
+}
+
+/* Texel variants only where the device fetches RGBA32F texels and a matrix fits its limit. */
+static int gemm_usable(struct visid_gpu *gpu, const struct gemm_variant *v, int size)
+{
+	return !v->texels ||
+	       visid_vk_texel_limit(gpu, VISID_VK_TEXELS_RGBA32F) >= (size_t)size * size / 4;
 }
 
 /* Compares a spread of entries of C with a double-precision product on the host. */
@@ -213,6 +226,8 @@ static int gemm_ceiling_vulkan(struct visid_vk_seq *seq, int runs, struct bench_
 	double ms = 0, best_ms;
 	int size = GEMM_MIN_SIZE, ret;
 
+	while (!gemm_usable(gpu, best, GEMM_MAX_SIZE))
+		best++;
 	for (;;) {
 		ret = gemm_buffers_init(gpu, size, &g);
 		if (!ret)
@@ -227,11 +242,14 @@ static int gemm_ceiling_vulkan(struct visid_vk_seq *seq, int runs, struct bench_
 		goto out_free;
 	best_ms = INFINITY;
 	for (size_t i = 0; i < sizeof(gemm_variants) / sizeof(gemm_variants[0]); i++) {
+		if (!gemm_usable(gpu, &gemm_variants[i], size))
+			continue;
 		ret = gemm_time(seq, &g, &gemm_variants[i], runs, &ms, &c->timer);
 		if (ret)
 			goto out_free;
-		visid_dbg("bench_gemm %dx%d tile %dx%d wg %d: %.3f ms, %.1f GFLOP/s", size, size,
-			  gemm_variants[i].tm, 4 * gemm_variants[i].tn4, gemm_variants[i].wg, ms,
+		visid_dbg("bench_gemm %dx%d tile %dx%d wg %d %s: %.3f ms, %.1f GFLOP/s", size, size,
+			  gemm_variants[i].tm, 4 * gemm_variants[i].tn4, gemm_variants[i].wg,
+			  gemm_variants[i].texels ? "texels" : "storage", ms,
 			  gemm_gflops(size, ms));
 		if (ms < best_ms) {
 			best_ms = ms;
@@ -246,16 +264,20 @@ static int gemm_ceiling_vulkan(struct visid_vk_seq *seq, int runs, struct bench_
 		goto out_free;
 	c->gemm_size = size;
 	c->gemm_gflops = gemm_gflops(size, best_ms);
-	snprintf(c->gemm_kernel, sizeof(c->gemm_kernel), "shader %dx%d/inv wg %d", best->tm,
-		 4 * best->tn4, best->wg);
+	snprintf(c->gemm_kernel, sizeof(c->gemm_kernel), "%dx%d/inv wg%d %s", best->tm,
+		 4 * best->tn4, best->wg, best->texels ? "texel" : "storage");
 out_free:
 	gemm_buffers_free(&g);
 	return ret;
 }
 
-static int copy_time(struct visid_vk_seq *seq, struct visid_vk_buffer *src,
-		     struct visid_vk_buffer *dst, size_t bytes, int runs, double *best_ms,
-		     const char **timer)
+enum copy_method { COPY_STORAGE, COPY_TEXELS, COPY_TRANSFER, COPY_METHODS };
+
+static const char *const copy_names[COPY_METHODS] = {"storage", "texel", "transfer"};
+
+/* One copy recorded: the shader reading storage or texels, or the transfer command. */
+static int copy_record(struct visid_vk_seq *seq, struct visid_vk_buffer *src,
+		       struct visid_vk_buffer *dst, size_t bytes, enum copy_method method)
 {
 	struct visid_gpu *gpu = visid_vk_seq_gpu(seq);
 	struct visid_vk_view views[2] = {visid_vk_view(src, 0, bytes),
@@ -263,17 +285,31 @@ static int copy_time(struct visid_vk_seq *seq, struct visid_vk_buffer *src,
 	uint32_t count = (uint32_t)(bytes / 16), gx, gy;
 	uint64_t invocations = (count + COPY_PER_INVOCATION - 1) / COPY_PER_INVOCATION;
 	int32_t spec[1] = {COPY_WG};
+	const enum visid_vk_binding kinds[2] = {
+	    method == COPY_TEXELS ? VISID_VK_TEXELS_RGBA32F : VISID_VK_STORAGE, VISID_VK_STORAGE};
 	struct visid_vk_pipeline *pipe;
 	int ret;
 
-	ret = visid_vk_pipeline_get(gpu, "bench_copy", spec, 1, 2, sizeof(count), &pipe);
+	if (method == COPY_TRANSFER)
+		return visid_vk_seq_copy(seq, views[0], views[1], "bench copy");
+	ret =
+	    visid_vk_pipeline_get_kinds(gpu, method == COPY_TEXELS ? "bench_copy_t" : "bench_copy",
+					spec, 1, kinds, 2, sizeof(count), &pipe);
 	if (ret)
 		return ret;
 	split_groups((invocations + COPY_WG - 1) / COPY_WG, &gx, &gy);
-	ret = visid_vk_seq_begin(seq);
+	return visid_vk_seq_dispatch(seq, pipe, views, 2, 1u << 1, &count, sizeof(count), gx, gy, 1,
+				     "bench copy");
+}
+
+static int copy_time(struct visid_vk_seq *seq, struct visid_vk_buffer *src,
+		     struct visid_vk_buffer *dst, size_t bytes, enum copy_method method, int runs,
+		     double *best_ms, const char **timer)
+{
+	int ret = visid_vk_seq_begin(seq);
+
 	if (!ret)
-		ret = visid_vk_seq_dispatch(seq, pipe, views, 2, 1u << 1, &count, sizeof(count), gx,
-					    gy, 1, "bench copy");
+		ret = copy_record(seq, src, dst, bytes, method);
 	if (!ret)
 		ret = visid_vk_seq_end(seq);
 	if (!ret)
@@ -302,7 +338,8 @@ static int copy_check(struct visid_vk_buffer *dst, size_t bytes)
 	return ret;
 }
 
-static int fill_pattern(struct visid_vk_buffer *buf, size_t bytes)
+/* The source's pattern, or zeros so that a copy that does nothing fails its check. */
+static int fill_pattern(struct visid_vk_buffer *buf, size_t bytes, int zero)
 {
 	size_t chunk = 1u << 20, words = chunk / 4;
 	uint32_t *tmp = malloc(chunk);
@@ -312,7 +349,7 @@ static int fill_pattern(struct visid_vk_buffer *buf, size_t bytes)
 		return -ENOMEM;
 	for (size_t off = 0; off < bytes && !ret; off += chunk) {
 		for (size_t i = 0; i < words; i++)
-			tmp[i] = (uint32_t)(off / 4 + i) * 2654435761u;
+			tmp[i] = zero ? 0 : (uint32_t)(off / 4 + i) * 2654435761u;
 		ret = visid_vk_upload(buf, off, tmp, chunk < bytes - off ? chunk : bytes - off);
 	}
 	free(tmp);
@@ -324,7 +361,7 @@ static int copy_ceiling_vulkan(struct visid_vk_seq *seq, int runs, struct bench_
 	struct visid_gpu *gpu = visid_vk_seq_gpu(seq);
 	struct visid_vk_buffer *src = NULL, *dst = NULL;
 	size_t bytes = COPY_MIN_BYTES;
-	double ms = 0;
+	double ms = 0, best = INFINITY;
 	int ret;
 
 	for (;;) {
@@ -334,9 +371,9 @@ static int copy_ceiling_vulkan(struct visid_vk_seq *seq, int runs, struct bench_
 			ret = visid_vk_buffer_create(gpu, bytes, VISID_VK_BUFFER_DEVICE,
 						     "bench copy dst", &dst);
 		if (!ret)
-			ret = fill_pattern(src, bytes);
+			ret = fill_pattern(src, bytes, 0);
 		if (!ret)
-			ret = copy_time(seq, src, dst, bytes, 2, &ms, &c->timer);
+			ret = copy_time(seq, src, dst, bytes, COPY_STORAGE, 2, &ms, &c->timer);
 		if (ret || ms >= COPY_MIN_MS || bytes >= COPY_MAX_BYTES)
 			break;
 		visid_vk_buffer_destroy(src);
@@ -344,13 +381,23 @@ static int copy_ceiling_vulkan(struct visid_vk_seq *seq, int runs, struct bench_
 		src = dst = NULL;
 		bytes *= 2;
 	}
-	if (!ret)
-		ret = copy_time(seq, src, dst, bytes, runs, &ms, &c->timer);
-	if (!ret)
-		ret = copy_check(dst, bytes);
-	if (!ret) {
-		c->copy_bytes = bytes;
-		c->copy_gbs = 2.0 * bytes / (ms * 1e6);
+	/* Every method at the size found; texels only where the source fits the texel limit. */
+	for (int m = 0; m < COPY_METHODS && !ret; m++) {
+		if (m == COPY_TEXELS &&
+		    visid_vk_texel_limit(gpu, VISID_VK_TEXELS_RGBA32F) < bytes / 16)
+			continue;
+		ret = fill_pattern(dst, bytes, 1);
+		if (!ret)
+			ret = copy_time(seq, src, dst, bytes, m, runs, &ms, &c->timer);
+		if (!ret)
+			ret = copy_check(dst, bytes);
+		visid_dbg("bench_copy %zu MiB %s: %.3f ms", bytes >> 20, copy_names[m], ms);
+		if (!ret && ms < best) {
+			best = ms;
+			c->copy_bytes = bytes;
+			c->copy_gbs = 2.0 * bytes / (ms * 1e6);
+			snprintf(c->copy_kernel, sizeof(c->copy_kernel), "%s", copy_names[m]);
+		}
 	}
 	visid_vk_buffer_destroy(src);
 	visid_vk_buffer_destroy(dst);
@@ -479,6 +526,7 @@ static int cpu_copy_ceiling(int runs, struct bench_ceiling *c)
 		best = fmin(best, bench_now_ms() - t0);
 	}
 	c->copy_bytes = CPU_COPY_BYTES;
+	snprintf(c->copy_kernel, sizeof(c->copy_kernel), "memcpy");
 	c->copy_gbs = 2.0 * CPU_COPY_BYTES / (best * 1e6);
 	free(src);
 	free(dst);

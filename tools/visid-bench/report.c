@@ -38,21 +38,21 @@ void bench_print_header(const struct bench_machine *m, const struct bench_option
 		printf(", %d frames after %d warm-up per pipeline case", opt->frames, opt->warmup);
 	printf("; times in ms\n\n");
 	printf("ceilings (best of the runs; copy GB/s counts bytes read plus bytes written)\n");
-	printf("%-8s %-34s %9s %12s %8s  %s\n", "backend", "gemm kernel, m = n = k", "GFLOP/s",
+	printf("%-8s %-30s %9s %22s %8s  %s\n", "backend", "gemm kernel, m = n = k", "GFLOP/s",
 	       "copy", "GB/s", "timer");
 }
 
 void bench_print_ceiling(enum visid_backend backend, const struct bench_ceiling *c)
 {
-	char kernel[64], copy[32];
+	char kernel[64], copy[48];
 
 	if (!c->valid) {
 		printf("%-8s (failed: see the log)\n", bench_backend_name(backend));
 		return;
 	}
-	snprintf(kernel, sizeof(kernel), "%.24s, %d", c->gemm_kernel, c->gemm_size);
-	snprintf(copy, sizeof(copy), "2x%zu MiB", c->copy_bytes >> 20);
-	printf("%-8s %-34s %9.1f %12s %8.2f  %s\n", bench_backend_name(backend), kernel,
+	snprintf(kernel, sizeof(kernel), "%.30s, %d", c->gemm_kernel, c->gemm_size);
+	snprintf(copy, sizeof(copy), "%s 2x%zu MiB", c->copy_kernel, c->copy_bytes >> 20);
+	printf("%-8s %-30s %9.1f %22s %8.2f  %s\n", bench_backend_name(backend), kernel,
 	       c->gemm_gflops, copy, c->copy_gbs, c->timer);
 	fflush(stdout);
 }
@@ -299,6 +299,7 @@ static cJSON *ceiling_json(const struct bench_ceiling *c)
 	cJSON_AddStringToObject(o, "gemm_kernel", c->gemm_kernel);
 	cJSON_AddNumberToObject(o, "gemm_size", c->gemm_size);
 	cJSON_AddNumberToObject(o, "gemm_gflops", c->gemm_gflops);
+	cJSON_AddStringToObject(o, "copy_kernel", c->copy_kernel);
 	cJSON_AddNumberToObject(o, "copy_bytes", (double)c->copy_bytes);
 	cJSON_AddNumberToObject(o, "copy_gbs", c->copy_gbs);
 	return o;
