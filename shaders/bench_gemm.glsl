@@ -51,8 +51,10 @@ void main()
 		for (int j = 0; j < 4; j++) {
 			for (int t = 0; t < TN4; t++) {
 				vec4 bv = FETCH4(b, (kk * 4 + j) * n4 + col0 + t);
-				for (int r = 0; r < TM; r++)
-					acc[r * TN4 + t] = fma(vec4(av[r][j]), bv, acc[r * TN4 + t]);
+				for (int r = 0; r < TM; r++) {
+					int i = r * TN4 + t;
+					acc[i] = fma(vec4(av[r][j]), bv, acc[i]);
+				}
 			}
 		}
 	}
