@@ -41,6 +41,13 @@ DESTDIR ?=
 B ?= build
 
 PKGS := vulkan sqlite3 libsodium libjpeg libpng libdrm libv4l2 libv4lconvert inih libcjson freetype2
+# FFmpeg's libraries read video files (hal/source_video.c) when pkg-config
+# finds them; without them (e.g. a cross build) that source says it is absent.
+FFMPEG_PKGS := libavformat libavcodec libswscale libavutil
+HAVE_FFMPEG := $(shell $(PKG_CONFIG) --exists $(FFMPEG_PKGS) 2>/dev/null && echo 1)
+ifeq ($(HAVE_FFMPEG),1)
+PKGS += $(FFMPEG_PKGS)
+endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CUNIT_LIBS := $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
@@ -50,6 +57,9 @@ WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissi
 ALL_CFLAGS := -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -DVISID_VERSION=\"$(VERSION)\" \
 	-DVISID_MODEL_DIR_DEFAULT=\"$(DATADIR)/visid/models\" \
 	-Iinclude -Iruntime -I$(B)/shaders $(PKG_CFLAGS) $(CFLAGS)
+ifeq ($(HAVE_FFMPEG),1)
+ALL_CFLAGS += -DVISID_HAVE_FFMPEG
+endif
 LIBS := $(PKG_LIBS) -lpthread -lm
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -76,9 +86,10 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/%,$(FUZZ_SRC))
 
 # Objects and visid.pc depend on the variables baked into them: a change of
-# PREFIX, CC or CFLAGS between make and make install rebuilds what it must.
+# PREFIX, CC or CFLAGS between make and make install, or FFmpeg installed
+# since the last build, rebuilds what it must.
 $(shell mkdir -p $(B); \
-	echo '$(PREFIX) $(DATADIR) $(LIBDIR) $(INCLUDEDIR) $(CC) $(CFLAGS) $(SANITIZE)' \
+	echo '$(PREFIX) $(DATADIR) $(LIBDIR) $(INCLUDEDIR) $(CC) $(CFLAGS) $(SANITIZE) $(HAVE_FFMPEG)' \
 		> $(B)/build-vars.new; \
 	cmp -s $(B)/build-vars.new $(B)/build-vars || mv $(B)/build-vars.new $(B)/build-vars; \
 	rm -f $(B)/build-vars.new)

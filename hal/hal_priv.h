@@ -44,6 +44,8 @@ struct visid_screen {
 int source_image_open(struct visid_source *src, const char *path);
 int source_dir_open(struct visid_source *src, const char *path);
 int source_y4m_open(struct visid_source *src, const char *path);
+/* FFmpeg's libraries; without them (built so) an error saying to install them. */
+int source_video_open(struct visid_source *src, const char *path);
 int source_v4l2_open(struct visid_source *src, const char *path);
 
 /* The open descriptor and path of a camera, for the query functions. */

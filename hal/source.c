@@ -246,8 +246,24 @@ static const struct {
     {"image:", VISID_SOURCE_IMAGE},
     {"dir:", VISID_SOURCE_DIR},
     {"y4m:", VISID_SOURCE_Y4M},
+    {"video:", VISID_SOURCE_VIDEO},
     {"v4l2:", VISID_SOURCE_V4L2},
 };
+
+/* Containers FFmpeg reads that cameras and phones record into. */
+static int has_video_suffix(const char *path)
+{
+	static const char *const suffixes[] = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"};
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t n = strlen(suffixes[i]);
+
+		if (len > n && !strcasecmp(path + len - n, suffixes[i]))
+			return 1;
+	}
+	return 0;
+}
 
 static int classify_path(const char *path, enum visid_source_kind *kind)
 {
@@ -266,6 +282,8 @@ static int classify_path(const char *path, enum visid_source_kind *kind)
 		*kind = VISID_SOURCE_V4L2;
 	else if (len > 4 && !strcasecmp(path + len - 4, ".y4m"))
 		*kind = VISID_SOURCE_Y4M;
+	else if (has_video_suffix(path))
+		*kind = VISID_SOURCE_VIDEO;
 	else
 		*kind = VISID_SOURCE_IMAGE;
 	return 0;
@@ -323,6 +341,9 @@ int visid_source_open(const char *spec, const struct visid_source_options *opt,
 		break;
 	case VISID_SOURCE_Y4M:
 		ret = source_y4m_open(src, path);
+		break;
+	case VISID_SOURCE_VIDEO:
+		ret = source_video_open(src, path);
 		break;
 	case VISID_SOURCE_V4L2:
 		ret = source_v4l2_open(src, path);

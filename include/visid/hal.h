@@ -20,6 +20,7 @@ enum visid_source_kind {
 	VISID_SOURCE_DIR,   /* the image files of a directory, in name order */
 	VISID_SOURCE_Y4M,   /* a YUV4MPEG2 stream, 4:2:0 only, as NV12 frames */
 	VISID_SOURCE_V4L2,  /* a V4L2 capture device */
+	VISID_SOURCE_VIDEO, /* a video file through FFmpeg: NV12 or RGB24 frames */
 };
 
 enum visid_v4l2_io {
@@ -66,9 +67,11 @@ struct visid_source;
 
 /*
  * Opens a source from a spec string:
- *   image:PATH  dir:PATH  y4m:PATH  v4l2:/dev/videoN
+ *   image:PATH  dir:PATH  y4m:PATH  video:PATH  v4l2:/dev/videoN
  * or a bare PATH, classified by what it is: a directory, a character device
- * (camera), a name ending in .y4m, otherwise an image file. opt may be NULL.
+ * (camera), a name ending in .y4m, a video file (.mp4 .mkv .webm .mov .avi
+ * .m4v), otherwise an image file. opt may be NULL. Video files need a build
+ * with FFmpeg's libraries; without them opening one fails with -ENOTSUP.
  */
 int visid_source_open(const char *spec, const struct visid_source_options *opt,
 		      struct visid_source **out);
