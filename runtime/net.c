@@ -11,12 +11,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "half.h"
 #include "net_internal.h"
 #include "vk.h"
 #include "visid/log.h"
 
 struct visid_model {
 	struct visid_tfl_model *tfl;
+	/* Whether fp16 tensors kept this model's outputs close to fp32 on fp16_gpu. */
+	const struct visid_gpu *fp16_gpu;
+	int fp16_ok;
 };
 
 /* Where a layer's constants live in the Vulkan weight buffer. */
@@ -27,6 +31,11 @@ struct vk_layer {
 
 struct vk_state {
 	struct visid_gpu *gpu;
+	enum visid_vk_tensors tensors; /* AUTO (fp32) or FP16 */
+	size_t elem;		       /* bytes per tensor element */
+	struct visid_vk_buffer *input32; /* FP16: the fp32 input the sequence converts */
+	void *scratch;		       /* host side of fp16 conversions */
+	size_t scratch_size;
 	struct visid_vk_buffer *weights;
 	struct visid_vk_buffer **buffers;     /* one per graph buffer slot */
 	struct visid_vk_buffer *staging_in;   /* NULL when the input buffer is mapped */
@@ -232,7 +241,15 @@ static struct visid_vk_view vk_value(struct visid_net *net, int value)
 	if (value < 0)
 		return visid_vk_view(NULL, 0, 0);
 	v = &net->graph->values[value];
-	return visid_vk_view(net->vk.buffers[v->buffer], 0, v->count * sizeof(float));
+	return visid_vk_view(net->vk.buffers[v->buffer], 0, v->count * net->vk.elem);
+}
+
+/* Where the fp32 input goes: the input tensor, or in FP16 the buffer converted from. */
+static struct visid_vk_view vk_input(struct visid_net *net)
+{
+	if (net->vk.input32)
+		return visid_vk_whole(net->vk.input32);
+	return vk_value(net, net->graph->input);
 }
 
 static struct visid_vk_view vk_const(struct visid_net *net, const struct visid_graph_const *c,
@@ -240,7 +257,7 @@ static struct visid_vk_view vk_const(struct visid_net *net, const struct visid_g
 {
 	if (!c->count)
 		return visid_vk_view(NULL, 0, 0);
-	return visid_vk_view(net->vk.weights, offset, c->count * sizeof(float));
+	return visid_vk_view(net->vk.weights, offset, c->count * net->vk.elem);
 }
 
 /* Lays out every constant at aligned offsets of one buffer and uploads it once. */
@@ -248,7 +265,7 @@ static int vk_upload_weights(struct visid_net *net)
 {
 	const struct visid_graph *g = net->graph;
 	VkDeviceSize align = visid_vk_alignment(net->vk.gpu), size = 0;
-	uint8_t *host;
+	uint8_t *host = NULL;
 	int ret;
 
 	for (int pass = 0; pass < 2; pass++) {
@@ -266,10 +283,13 @@ static int vk_upload_weights(struct visid_net *net)
 					continue;
 				size = align_up(size, align);
 				*offs[j] = size;
-				if (pass)
+				if (pass && net->vk.elem == 2)
+					visid_halves_from_floats((uint16_t *)(host + size),
+								 cs[j]->data, cs[j]->count);
+				else if (pass)
 					memcpy(host + size, cs[j]->data,
 					       cs[j]->count * sizeof(float));
-				size += cs[j]->count * sizeof(float);
+				size += cs[j]->count * net->vk.elem;
 			}
 		}
 		if (!pass) {
@@ -328,7 +348,7 @@ static int vk_layer(struct visid_net *net, int i)
 static int vk_create_staging(struct visid_net *net)
 {
 	const struct visid_graph *g = net->graph;
-	struct visid_vk_view in = vk_value(net, g->input);
+	struct visid_vk_view in = vk_input(net);
 	int ret = 0;
 
 	net->vk.staging_out = calloc(g->n_outputs, sizeof(*net->vk.staging_out));
@@ -354,9 +374,14 @@ static int vk_record(struct visid_net *net)
 	int ret;
 
 	ret = visid_vk_seq_begin(seq);
+	if (!ret)
+		ret = visid_vk_seq_set_tensors(seq, net->vk.tensors);
 	if (!ret && net->vk.staging_in)
-		ret = visid_vk_seq_copy(seq, visid_vk_whole(net->vk.staging_in),
-					vk_value(net, g->input), "input upload");
+		ret = visid_vk_seq_copy(seq, visid_vk_whole(net->vk.staging_in), vk_input(net),
+					"input upload");
+	if (!ret && net->vk.input32)
+		ret = visid_vk_from_fp32(seq, g->values[g->input].count, vk_input(net),
+					 vk_value(net, g->input), "input to fp16");
 	for (int i = 0; i < g->n_layers && !ret; i++) {
 		net->vk.layers[i].seq_first = visid_vk_seq_length(seq);
 		ret = vk_layer(net, i);
@@ -372,25 +397,27 @@ static int vk_record(struct visid_net *net)
 	return ret;
 }
 
-static int vk_create(struct visid_net *net, struct visid_gpu *gpu)
+static int vk_create(struct visid_net *net, struct visid_gpu *gpu, enum visid_vk_tensors tensors)
 {
 	const struct visid_graph *g = net->graph;
 	int ret;
 
-	if (!gpu) {
-		visid_err("%s: the Vulkan backend needs a gpu", visid_model_path(net->model));
-		return -EINVAL;
-	}
 	net->vk.gpu = gpu;
+	net->vk.tensors = tensors;
+	net->vk.elem = tensors == VISID_VK_TENSORS_FP16 ? 2 : sizeof(float);
 	net->vk.layers = calloc(g->n_layers ? g->n_layers : 1, sizeof(*net->vk.layers));
 	net->vk.buffers = calloc(g->n_buffers ? g->n_buffers : 1, sizeof(*net->vk.buffers));
 	if (!net->vk.layers || !net->vk.buffers)
 		return -ENOMEM;
 	ret = vk_upload_weights(net);
+	if (!ret && net->vk.elem == 2)
+		ret = visid_vk_buffer_create(gpu, g->values[g->input].count * sizeof(float),
+					     VISID_VK_BUFFER_DEVICE, "fp32 input", &net->vk.input32);
 	for (int i = 0; i < g->n_buffers && !ret; i++)
-		ret = visid_vk_buffer_create(
-		    gpu, (g->buffer_size[i] ? g->buffer_size[i] : 1) * sizeof(float),
-		    VISID_VK_BUFFER_DEVICE, "activations", &net->vk.buffers[i]);
+		ret = visid_vk_buffer_create(gpu,
+					     (g->buffer_size[i] ? g->buffer_size[i] : 1) *
+						 net->vk.elem,
+					     VISID_VK_BUFFER_DEVICE, "activations", &net->vk.buffers[i]);
 	if (!ret)
 		ret = vk_create_staging(net);
 	if (!ret)
@@ -412,10 +439,13 @@ static void vk_destroy(struct visid_net *net)
 		for (int i = 0; i < g->n_outputs; i++)
 			visid_vk_buffer_destroy(net->vk.staging_out[i]);
 	visid_vk_buffer_destroy(net->vk.staging_in);
+	visid_vk_buffer_destroy(net->vk.input32);
 	visid_vk_buffer_destroy(net->vk.weights);
 	free(net->vk.staging_out);
 	free(net->vk.buffers);
 	free(net->vk.layers);
+	free(net->vk.scratch);
+	memset(&net->vk, 0, sizeof(net->vk));
 }
 
 static void vk_collect_timings(struct visid_net *net)
@@ -432,6 +462,33 @@ static void vk_collect_timings(struct visid_net *net)
 	}
 }
 
+/* Reads count floats back from the start of buf, converting from fp16 where stored so. */
+static int vk_read(struct visid_net *net, struct visid_vk_buffer *buf, size_t count, float *dst)
+{
+	int ret;
+
+	if (net->vk.elem != 2)
+		return visid_vk_download(buf, 0, dst, count * sizeof(float));
+	if (count * 2 > net->vk.scratch_size) {
+		void *grown = realloc(net->vk.scratch, count * 2);
+
+		if (!grown)
+			return -ENOMEM;
+		net->vk.scratch = grown;
+		net->vk.scratch_size = count * 2;
+	}
+	ret = visid_vk_download(buf, 0, net->vk.scratch, count * 2);
+	if (!ret)
+		visid_halves_to_floats(dst, net->vk.scratch, count);
+	return ret;
+}
+
+static int vk_layer_output(struct visid_net *net, int value, float *dst)
+{
+	return vk_read(net, net->vk.buffers[net->graph->values[value].buffer],
+		       net->graph->values[value].count, dst);
+}
+
 /* Runs the recorded graph on what the input buffer holds and reads the outputs back. */
 static int vk_submit(struct visid_net *net, float *const *outputs)
 {
@@ -442,8 +499,8 @@ static int vk_submit(struct visid_net *net, float *const *outputs)
 	for (int i = 0; i < g->n_outputs && !ret; i++) {
 		struct visid_vk_view o = vk_value(net, g->outputs[i]);
 
-		ret = visid_vk_download(net->vk.staging_out[i] ? net->vk.staging_out[i] : o.buf, 0,
-					outputs[i], o.size);
+		ret = vk_read(net, net->vk.staging_out[i] ? net->vk.staging_out[i] : o.buf,
+			      g->values[g->outputs[i]].count, outputs[i]);
 	}
 	if (!ret)
 		vk_collect_timings(net);
@@ -452,7 +509,7 @@ static int vk_submit(struct visid_net *net, float *const *outputs)
 
 static int vk_run(struct visid_net *net, const float *input, float *const *outputs)
 {
-	struct visid_vk_view in = vk_value(net, net->graph->input);
+	struct visid_vk_view in = vk_input(net);
 	int ret;
 
 	ret = visid_vk_upload(net->vk.staging_in ? net->vk.staging_in : in.buf, 0, input, in.size);
@@ -467,8 +524,7 @@ int visid_net_input_view(struct visid_net *net, struct visid_vk_view *view)
 		return -EINVAL;
 	}
 	/* Where a staging buffer exists, the recorded sequence copies it into the input first. */
-	*view = net->vk.staging_in ? visid_vk_whole(net->vk.staging_in)
-				   : vk_value(net, net->graph->input);
+	*view = net->vk.staging_in ? visid_vk_whole(net->vk.staging_in) : vk_input(net);
 	return 0;
 }
 
@@ -480,6 +536,160 @@ int visid_net_run_device(struct visid_net *net, float *const *outputs)
 		return -EINVAL;
 	}
 	return vk_submit(net, outputs);
+}
+
+/*
+ * fp16 tensors halve the GPU's memory traffic but round every activation.
+ * A network runs in fp16 only where its outputs on a deterministic
+ * face-like input stay within cosine FP16_MIN_COSINE of fp32 on this
+ * device; the verdict is kept per model and gpu.
+ */
+#define FP16_MIN_COSINE 0.999
+
+/* Smooth shading with darker eyes and mouth: a rough face in [-1, 1], any size. */
+static void face_like_input(float *dst, int h, int w, int c)
+{
+	static const float spots[3][3] = { { 0.35f, 0.4f, 0.08f }, { 0.65f, 0.4f, 0.08f },
+					   { 0.5f, 0.72f, 0.1f } };
+
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++) {
+			float u = (x + 0.5f) / w, v = (y + 0.5f) / h;
+			float r2 = (u - 0.5f) * (u - 0.5f) + (v - 0.5f) * (v - 0.5f);
+			float skin = r2 < 0.16f ? 0.6f - r2 : -0.7f + 0.3f * u;
+
+			for (int s = 0; s < 3; s++) {
+				float du = u - spots[s][0], dv = v - spots[s][1];
+
+				if (du * du + dv * dv < spots[s][2] * spots[s][2])
+					skin -= 0.9f;
+			}
+			for (int k = 0; k < c; k++)
+				dst[((size_t)y * w + x) * c + k] = skin * (1.0f - 0.15f * k) +
+								   0.05f * ((x * 7 + y * 3 + k) % 5);
+		}
+	}
+}
+
+static double cosine(const float *a, const float *b, size_t n)
+{
+	double ab = 0, aa = 0, bb = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		ab += (double)a[i] * b[i];
+		aa += (double)a[i] * a[i];
+		bb += (double)b[i] * b[i];
+	}
+	if (aa == 0 || bb == 0)
+		return aa == bb ? 1.0 : 0.0;
+	return ab / sqrt(aa * bb);
+}
+
+/* The smallest cosine over the outputs of the two runs, or -errno. */
+static double compare_runs(struct visid_net *half, struct visid_net *full, const float *input)
+{
+	float *out[2][VISID_NET_MAX_OUTPUTS] = { { NULL } };
+	double worst = 1.0;
+	int n = visid_net_output_count(half), ret = 0;
+
+	for (int i = 0; i < n && !ret; i++) {
+		out[0][i] = malloc(visid_net_output_size(half, i) * sizeof(float));
+		out[1][i] = malloc(visid_net_output_size(half, i) * sizeof(float));
+		if (!out[0][i] || !out[1][i])
+			ret = -ENOMEM;
+	}
+	if (!ret)
+		ret = visid_net_run(half, input, out[0]);
+	if (!ret)
+		ret = visid_net_run(full, input, out[1]);
+	for (int i = 0; i < n && !ret; i++) {
+		double cos = cosine(out[0][i], out[1][i], visid_net_output_size(half, i));
+
+		if (!(cos >= worst))
+			worst = cos;
+	}
+	for (int i = 0; i < n; i++) {
+		free(out[0][i]);
+		free(out[1][i]);
+	}
+	return ret ? ret : worst;
+}
+
+static int fp16_verdict(struct visid_net *net, const struct visid_net_options *opt)
+{
+	struct visid_net_options full_opt = *opt;
+	struct visid_net *full = NULL;
+	const struct visid_graph_value *in = &net->graph->values[net->graph->input];
+	float *input = malloc(in->count * sizeof(float));
+	double worst = -ENOMEM;
+
+	if (input)
+		worst = visid_net_create_flags(net->model, &full_opt,
+					       (net->flags & ~VISID_NET_FP16) | VISID_NET_FP32,
+					       &full);
+	if (input && !worst) {
+		face_like_input(input, in->shape[1], in->shape[2], in->shape[3]);
+		worst = compare_runs(net, full, input);
+	}
+	visid_net_destroy(full);
+	free(input);
+	if (worst < 0) {
+		visid_err("%s: checking fp16 tensors on '%s' failed: %s",
+			  visid_model_path(net->model), visid_gpu_name(net->vk.gpu),
+			  strerror((int)-worst));
+		return 0;
+	}
+	if (worst < FP16_MIN_COSINE) {
+		visid_info("%s: fp16 tensors on '%s' reach cosine %.5f of fp32, under %.3f: "
+			   "running in fp32", visid_model_path(net->model),
+			   visid_gpu_name(net->vk.gpu), worst, FP16_MIN_COSINE);
+		return 0;
+	}
+	visid_info("%s: fp16 tensors on '%s': cosine %.5f of fp32", visid_model_path(net->model),
+		   visid_gpu_name(net->vk.gpu), worst);
+	return 1;
+}
+
+/*
+ * $VISID_FP16 = 1 asks for fp16 tensors, 0 forbids them; unset, GPUs get
+ * them and CPU implementations not (on lavapipe fp16 fetches cost more
+ * than the memory they save).
+ */
+static int fp16_wanted(const struct visid_net *net, struct visid_gpu *gpu)
+{
+	const char *env = getenv("VISID_FP16");
+
+	if (net->flags & VISID_NET_FP32)
+		return 0;
+	if (net->flags & VISID_NET_FP16)
+		return 1;
+	if (env && *env)
+		return strcmp(env, "0") != 0;
+	return !visid_vk_is_cpu(gpu);
+}
+
+static int vk_create_checked(struct visid_net *net, const struct visid_net_options *opt)
+{
+	struct visid_model *model = net->model;
+	int ret;
+
+	if (!opt->gpu) {
+		visid_err("%s: the Vulkan backend needs a gpu", visid_model_path(model));
+		return -EINVAL;
+	}
+	if (!fp16_wanted(net, opt->gpu) || !visid_vk_has_fp16_tensors(opt->gpu))
+		return vk_create(net, opt->gpu, VISID_VK_TENSORS_AUTO);
+	ret = vk_create(net, opt->gpu, VISID_VK_TENSORS_FP16);
+	if (ret || net->flags & VISID_NET_FP16)
+		return ret;
+	if (model->fp16_gpu != opt->gpu) {
+		model->fp16_ok = fp16_verdict(net, opt);
+		model->fp16_gpu = opt->gpu;
+	}
+	if (model->fp16_ok)
+		return 0;
+	vk_destroy(net);
+	return vk_create(net, opt->gpu, VISID_VK_TENSORS_AUTO);
 }
 
 /* Common */
@@ -518,7 +728,7 @@ int visid_net_create_flags(struct visid_model *model, const struct visid_net_opt
 		ret = cpu_create(net);
 		break;
 	case VISID_BACKEND_VULKAN:
-		ret = vk_create(net, opt->gpu);
+		ret = vk_create_checked(net, opt);
 		break;
 	default:
 		visid_err("%s: unknown backend %d", visid_model_path(model), opt->backend);
@@ -656,8 +866,7 @@ int visid_net_layer_output(struct visid_net *net, int index, float *dst)
 		return -EINVAL;
 	}
 	if (net->backend == VISID_BACKEND_VULKAN)
-		return visid_vk_download(net->vk.buffers[v->buffer], 0, dst,
-					 v->count * sizeof(float));
+		return vk_layer_output(net, net->graph->layers[index].out, dst);
 	memcpy(dst, cpu_value(net, net->graph->layers[index].out), v->count * sizeof(float));
 	return 0;
 }

@@ -17,6 +17,10 @@ enum {
 	VISID_NET_KEEP_ALL = VISID_GRAPH_KEEP_ALL,
 	/* No operator fusion: every TFLite operator runs as its own kernel. */
 	VISID_NET_NO_FUSE = VISID_GRAPH_NO_FUSE,
+	/* Vulkan: fp16 tensors without the accuracy check at creation (tests). */
+	VISID_NET_FP16 = 1 << 8,
+	/* Vulkan: fp32 tensors whatever $VISID_FP16 says. */
+	VISID_NET_FP32 = 1 << 9,
 };
 
 struct visid_net_layer_info {

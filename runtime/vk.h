@@ -89,6 +89,8 @@ VkDevice visid_vk_device(const struct visid_gpu *gpu);
 VkPhysicalDevice visid_vk_physical(const struct visid_gpu *gpu);
 /* Offsets of views must be multiples of this (storage and texel offset alignments, >= 16). */
 size_t visid_vk_alignment(const struct visid_gpu *gpu);
+/* 1 when the device is a CPU implementation (lavapipe, SwiftShader). */
+int visid_vk_is_cpu(const struct visid_gpu *gpu);
 /* 1 when queries give per-dispatch times on the chosen queue. */
 int visid_vk_has_timestamps(const struct visid_gpu *gpu);
 /*
@@ -228,5 +230,12 @@ int visid_vk_pad(struct visid_vk_seq *seq, const struct visid_pad_params *p,
 		 struct visid_vk_view in, struct visid_vk_view out, const char *label);
 int visid_vk_copy(struct visid_vk_seq *seq, const struct visid_copy_params *p,
 		  struct visid_vk_view in, struct visid_vk_view out, const char *label);
+/*
+ * Copies count fp32 floats into a tensor held as the sequence's tensors
+ * are (converted to fp16 in FP16 sequences): for inputs that producers
+ * outside the sequence write in fp32.
+ */
+int visid_vk_from_fp32(struct visid_vk_seq *seq, size_t count, struct visid_vk_view in,
+		       struct visid_vk_view out, const char *label);
 
 #endif

@@ -25,17 +25,19 @@
 #define CONV_TILE_PIXELS 4
 #define CONV_TILE_CHANNELS 8
 #define DEPTHWISE_TILE_PIXELS 4
+#define DEPTHWISE_TILE_ROWS 1
 
 enum { BINDING_IN, BINDING_WEIGHTS, BINDING_BIAS, BINDING_SLOPE, BINDING_OUT, BINDING_RES };
 
 struct op_dispatch {
 	const char *shader;		/* base name; the variant's suffix is added */
-	int32_t spec[12];		/* spec[0], the group width, is set by record() */
+	int32_t spec[16];		/* spec[0], the group width, is set by record() */
 	int spec_count;
 	const struct visid_vk_view *views;
 	int view_count;
 	uint32_t write_mask;
 	uint32_t vec4_mask;		/* read bindings the shader reads as vec4s */
+	uint32_t fp32_mask;		/* read bindings holding fp32 whatever the tensors */
 	const void *push;
 	uint32_t push_size;
 	uint64_t invocations;		/* along x (folded into y past the limit) */
@@ -76,7 +78,7 @@ static void pick_variant(struct visid_vk_seq *seq, const struct op_dispatch *d,
 
 		if (tensors == VISID_VK_TENSORS_STORAGE || d->write_mask & (1u << i))
 			kinds[i] = VISID_VK_STORAGE;
-		else if (tensors == VISID_VK_TENSORS_FP16)
+		else if (tensors == VISID_VK_TENSORS_FP16 && !(d->fp32_mask & (1u << i)))
 			kinds[i] = vec4 ? VISID_VK_TEXELS_RGBA16F : VISID_VK_TEXELS_R16F;
 		else
 			kinds[i] = vec4 ? VISID_VK_TEXELS_RGBA32F : VISID_VK_TEXELS_R32F;
@@ -105,7 +107,7 @@ static int record(struct visid_vk_seq *seq, const struct op_dispatch *d, const c
 {
 	enum visid_vk_binding kinds[8];
 	struct visid_vk_pipeline *pipe;
-	int32_t spec[12];
+	int32_t spec[16];
 	uint32_t local, groups_x, groups_y;
 	uint64_t groups;
 	char name[40];
@@ -212,19 +214,20 @@ static int record_depthwise(struct visid_vk_seq *seq, const struct visid_conv_pa
 {
 	int vec4 = p->in_c % 4 == 0;
 	int tile = p->out_w < DEPTHWISE_TILE_PIXELS ? p->out_w : DEPTHWISE_TILE_PIXELS;
-	int tiles_w = (p->out_w + tile - 1) / tile;
+	int rows = p->out_h < DEPTHWISE_TILE_ROWS ? p->out_h : DEPTHWISE_TILE_ROWS;
+	int tiles_w = (p->out_w + tile - 1) / tile, tiles_h = (p->out_h + rows - 1) / rows;
 	int c = vec4 ? p->in_c / 4 : p->in_c;
-	uint64_t total = (uint64_t)p->batch * p->out_h * tiles_w * c;
+	uint64_t total = (uint64_t)p->batch * tiles_h * tiles_w * c;
 	struct {
-		int32_t in_h, in_w, c, out_h, out_w, stride_h, pad_top, pad_left, tiles_w;
+		int32_t in_h, in_w, c, out_h, out_w, pad_top, pad_left, tiles_w, tiles_h;
 		uint32_t total;
-	} push = { p->in_h, p->in_w, c, p->out_h, p->out_w, p->stride_h, p->pad_top, p->pad_left,
-		   tiles_w, (uint32_t)total };
+	} push = { p->in_h, p->in_w, c, p->out_h, p->out_w, p->pad_top, p->pad_left, tiles_w,
+		   tiles_h, (uint32_t)total };
 	struct op_dispatch d = {
 		.shader = "depthwise",
 		.spec = { 0, tile, p->kernel_h, p->kernel_w, p->stride_w, vec4, p->act,
-			  views[BINDING_BIAS].buf != NULL },
-		.spec_count = 8,
+			  views[BINDING_BIAS].buf != NULL, rows, p->stride_h },
+		.spec_count = 10,
 		.views = views,
 		.view_count = 5,
 		.write_mask = 1u << BINDING_OUT,
@@ -234,9 +237,9 @@ static int record_depthwise(struct visid_vk_seq *seq, const struct visid_conv_pa
 		.invocations = total,
 	};
 
-	if (p->kernel_h > 16 || p->kernel_w > 16 || p->stride_w > 8) {
-		visid_err("vulkan: '%s': depthwise %dx%d stride %d is beyond the shader's range",
-			  label, p->kernel_h, p->kernel_w, p->stride_w);
+	if (p->kernel_h > 16 || p->kernel_w > 16 || p->stride_h > 8 || p->stride_w > 8) {
+		visid_err("vulkan: '%s': depthwise %dx%d stride %dx%d is beyond the shader's range",
+			  label, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w);
 		return -ENOTSUP;
 	}
 	return record(seq, &d, label);
@@ -306,8 +309,7 @@ static int record_dense(struct visid_vk_seq *seq, const struct visid_conv_params
 		int32_t out_w;
 	} push1;
 	struct {
-		int32_t in_h, in_w, in_c, out_h, out_w, out_c;
-		int32_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, tiles_w;
+		int32_t in_h, in_w, in_c, out_h, out_w, out_c, pad_top, pad_left, tiles_w;
 		uint32_t tiles, oc_groups;
 	} push;
 	uint32_t oc_groups;
@@ -347,8 +349,17 @@ static int record_dense(struct visid_vk_seq *seq, const struct visid_conv_params
 	tiles_w = (p->out_w + tp - 1) / tp;
 	tiles = (uint64_t)p->batch * p->out_h * tiles_w;
 	push = (typeof(push)){ p->in_h, p->in_w, p->in_c, p->out_h, p->out_w, p->out_c,
-			       p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->pad_top,
-			       p->pad_left, tiles_w, (uint32_t)tiles, oc_groups };
+			       p->pad_top, p->pad_left, tiles_w, (uint32_t)tiles, oc_groups };
+	if (p->kernel_h > 16 || p->kernel_w > 16 || p->stride_h > 16 || p->stride_w > 16) {
+		visid_err("vulkan: '%s': conv %dx%d stride %dx%d is beyond the shader's range",
+			  label, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w);
+		return -ENOTSUP;
+	}
+	d.spec_count = 15;
+	d.spec[11] = p->kernel_h;
+	d.spec[12] = p->kernel_w;
+	d.spec[13] = p->stride_h;
+	d.spec[14] = p->stride_w;
 	d.shader = "conv";
 	d.push = &push;
 	d.push_size = sizeof(push);
@@ -628,5 +639,37 @@ int visid_vk_copy(struct visid_vk_seq *seq, const struct visid_copy_params *p,
 	ret = check_size(seq, &in, total, 0, "input", label);
 	if (!ret)
 		ret = check_size(seq, &out, out_total, 0, "output", label);
+	return ret ? ret : record(seq, &d, label);
+}
+
+int visid_vk_from_fp32(struct visid_vk_seq *seq, size_t count, struct visid_vk_view in,
+		       struct visid_vk_view out, const char *label)
+{
+	struct visid_vk_view views[] = { in, out };
+	struct {
+		uint32_t total, inner_in, inner_out, offset;
+	} push = { (uint32_t)count, (uint32_t)count, (uint32_t)count, 0 };
+	struct op_dispatch d = {
+		.shader = "copy",
+		.spec = { 0 },
+		.spec_count = 1,
+		.views = views,
+		.view_count = 2,
+		.write_mask = 2,
+		.fp32_mask = 1,
+		.push = &push,
+		.push_size = sizeof(push),
+		.invocations = count,
+	};
+	int ret;
+
+	if (!label)
+		label = "from fp32";
+	if (!count || count > UINT32_MAX || !in.buf || in.size < count * sizeof(float)) {
+		visid_err("vulkan: '%s': %zu floats from a view of %llu bytes", label, count,
+			  (unsigned long long)(in.buf ? in.size : 0));
+		return -EINVAL;
+	}
+	ret = check_size(seq, &out, count, 0, "output", label);
 	return ret ? ret : record(seq, &d, label);
 }

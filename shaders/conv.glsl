@@ -5,16 +5,20 @@
  * neighbour channel groups. Taps that fall in the padding read a valid
  * address and are multiplied by zero, which keeps the inner loop free of
  * branches; invocations past the end compute a copy of the last tile and
- * store nothing.
+ * store nothing. Kernel size and strides are specialization constants so
+ * that the tap loops unroll.
  */
 #extension GL_GOOGLE_include_directive : require
 #include "conv_common.glsl"
 
+layout(constant_id = 11) const int KH = 3;
+layout(constant_id = 12) const int KW = 3;
+layout(constant_id = 13) const int SH = 1;
+layout(constant_id = 14) const int SW = 1;
+
 layout(push_constant) uniform Params {
 	int in_h, in_w, in_c;
 	int out_h, out_w, out_c;
-	int kernel_h, kernel_w;
-	int stride_h, stride_w;
 	int pad_top, pad_left;
 	int tiles_w;		/* tiles per output row */
 	uint tiles;		/* batch * out_h * tiles_w */
@@ -35,23 +39,23 @@ void main()
 
 	for (int i = 0; i < TP * TO; i++)
 		acc[i] = 0.0;
-	for (int ky = 0; ky < p.kernel_h; ky++) {
-		int iy = oy * p.stride_h - p.pad_top + ky;
+	for (int ky = 0; ky < KH; ky++) {
+		int iy = oy * SH - p.pad_top + ky;
 		float row_keep = iy >= 0 && iy < p.in_h ? 1.0 : 0.0;
 		uint in_row = (n * p.in_h + clamp(iy, 0, p.in_h - 1)) * p.in_w;
-		for (int kx = 0; kx < p.kernel_w; kx++) {
+		for (int kx = 0; kx < KW; kx++) {
 			uint base[TP];
 			float keep[TP];
 			for (int pp = 0; pp < TP; pp++) {
-				int ix = (ox0 + pp) * p.stride_w - p.pad_left + kx;
+				int ix = (ox0 + pp) * SW - p.pad_left + kx;
 				bool inside = ix >= 0 && ix < p.in_w;
 				keep[pp] = inside ? row_keep : 0.0;
 				base[pp] = (in_row + (inside ? ix : 0)) * steps;
 			}
 			uint wbase[TO];
 			for (int o = 0; o < TO; o++)
-				wbase[o] = ((min(oc0 + o, p.out_c - 1) * p.kernel_h + ky) *
-					    p.kernel_w + kx) * steps;
+				wbase[o] = ((min(oc0 + o, p.out_c - 1) * KH + ky) * KW + kx) *
+					   steps;
 			if (VEC4) {
 				for (int c = 0; c < steps; c++) {
 					vec4 x[TP];

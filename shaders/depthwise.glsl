@@ -1,10 +1,10 @@
 /*
  * Depthwise KxK convolution, weights [kh][kw][c]. Each invocation computes
- * TP neighbouring output pixels of one row for one channel (four when
- * VEC4), loading each input row span once and reusing it for all TP
- * pixels. Kernel size and horizontal stride are specialization constants
- * so the tap loops unroll. Invocations past the end compute a copy of the
- * last element and store nothing.
+ * a tile of TH rows by TP neighbouring output pixels for one channel (four
+ * when VEC4): the weights are read once per tile and each input row span
+ * once for every output row it touches. Kernel size and strides are
+ * specialization constants so the tap loops unroll. Invocations past the
+ * end compute a copy of the last element and store nothing.
  */
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -16,6 +16,8 @@ layout(constant_id = 4) const int SW = 1;
 layout(constant_id = 5) const bool VEC4 = false;
 layout(constant_id = 6) const int ACT = ACT_NONE;
 layout(constant_id = 7) const bool HAS_BIAS = false;
+layout(constant_id = 8) const int TH = 1;
+layout(constant_id = 9) const int SH = 1;
 
 const int SPAN = (TP - 1) * SW + KW;
 
@@ -28,10 +30,9 @@ OUTPUT(4, dst)
 layout(push_constant) uniform Params {
 	int in_h, in_w, c;	/* c in vec4s when VEC4 */
 	int out_h, out_w;
-	int stride_h;
 	int pad_top, pad_left;
-	int tiles_w;
-	uint total;		/* batch * out_h * tiles_w * c */
+	int tiles_w, tiles_h;
+	uint total;		/* batch * tiles_h * tiles_w * c */
 } p;
 
 vec4 load(uint at)
@@ -52,15 +53,19 @@ void main()
 	int c = int(i - tile * uint(p.c));
 	uint row = tile / uint(p.tiles_w);
 	int ox0 = int(tile - row * uint(p.tiles_w)) * TP;
-	int oy = int(row % uint(p.out_h));
-	uint n = row / uint(p.out_h);
+	int oy0 = int(row % uint(p.tiles_h)) * TH;
+	uint n = row / uint(p.tiles_h);
 	int ix0 = ox0 * SW - p.pad_left;
 
-	vec4 acc[TP];
-	for (int pp = 0; pp < TP; pp++)
-		acc[pp] = vec4(0.0);
-	for (int ky = 0; ky < KH; ky++) {
-		int iy = oy * p.stride_h - p.pad_top + ky;
+	vec4 w[KH * KW];
+	for (int t = 0; t < KH * KW; t++)
+		w[t] = weight(t * p.c + c);
+	vec4 acc[TH * TP];
+	for (int a = 0; a < TH * TP; a++)
+		acc[a] = vec4(0.0);
+	/* Input row r of the tile feeds output row th through kernel row r - th * SH. */
+	for (int r = 0; r < (TH - 1) * SH + KH; r++) {
+		int iy = oy0 * SH - p.pad_top + r;
 		float row_keep = iy >= 0 && iy < p.in_h ? 1.0 : 0.0;
 		uint in_row = (n * p.in_h + clamp(iy, 0, p.in_h - 1)) * p.in_w;
 		vec4 x[SPAN];
@@ -70,10 +75,13 @@ void main()
 			x[j] = load((in_row + (inside ? ix : 0)) * p.c + c) *
 			       (inside ? row_keep : 0.0);
 		}
-		for (int kx = 0; kx < KW; kx++) {
-			vec4 w = weight((ky * KW + kx) * p.c + c);
-			for (int pp = 0; pp < TP; pp++)
-				acc[pp] += x[pp * SW + kx] * w;
+		for (int th = 0; th < TH; th++) {
+			int ky = r - th * SH;
+			if (ky < 0 || ky >= KH)
+				continue;
+			for (int kx = 0; kx < KW; kx++)
+				for (int pp = 0; pp < TP; pp++)
+					acc[th * TP + pp] += x[pp * SW + kx] * w[ky * KW + kx];
 		}
 	}
 
@@ -82,15 +90,19 @@ void main()
 		b = VEC4 ? FETCH4(bias, c) : vec4(FETCH(bias, c));
 	if (ACT == ACT_PRELU)
 		s = VEC4 ? FETCH4(slope, c) : vec4(FETCH(slope, c));
-	for (int pp = 0; pp < TP; pp++) {
-		int ox = ox0 + pp;
-		vec4 v = activate4(acc[pp] + b, ACT, s);
-		uint at = ((n * p.out_h + oy) * p.out_w + min(ox, p.out_w - 1)) * p.c + c;
-		if (!live || ox >= p.out_w)
-			continue;
-		if (VEC4)
-			STORE4(dst, at, v);
-		else
-			STORE(dst, at, v.x);
+	for (int th = 0; th < TH; th++) {
+		int oy = oy0 + th;
+		for (int pp = 0; pp < TP; pp++) {
+			int ox = ox0 + pp;
+			vec4 v = activate4(acc[th * TP + pp] + b, ACT, s);
+			uint at = ((n * p.out_h + min(oy, p.out_h - 1)) * p.out_w +
+				   min(ox, p.out_w - 1)) * p.c + c;
+			if (!live || ox >= p.out_w || oy >= p.out_h)
+				continue;
+			if (VEC4)
+				STORE4(dst, at, v);
+			else
+				STORE(dst, at, v.x);
+		}
 	}
 }

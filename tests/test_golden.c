@@ -4,7 +4,9 @@
  * and every layer of the fused graph against the reference statistics or
  * full dumps of the operator it ends with, so a mismatch names the first
  * layer that differs. The same checks run on the CPU and on Vulkan, fused
- * and unfused (the unfused graph exercises the eltwise and pad kernels).
+ * and unfused (the unfused graph exercises the eltwise and pad kernels),
+ * Vulkan with fp32 tensors; fp16 tensors are held to what they are used
+ * for: embeddings within cosine 0.999, the same detections.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,11 +17,22 @@
 
 #include "harness.h"
 #include "net_internal.h"
+#include "vk.h"
 #include "visid/gpu.h"
 #include "visid/log.h"
 
 #define OUT_TOL	   1e-3
 #define COSINE_MIN 0.9999
+/* fp16 tensors: what the runtime check at creation demands, on the real faces. */
+#define FP16_COSINE_MIN 0.999
+/*
+ * fp16 detectors: logit error, relative beyond FP16_LOGIT_SCALE (a logit of
+ * -100 may be off by more than one of 0.5), and box regressors (input
+ * pixels) of the anchors scored above 0.5.
+ */
+#define FP16_LOGIT_TOL	 0.1
+#define FP16_LOGIT_SCALE 10.0
+#define FP16_PIXEL_TOL	 0.5
 
 enum section { SECTION_TOP, SECTION_SHORT, SECTION_EMBEDDER };
 
@@ -127,7 +140,12 @@ static struct visid_net *create_net(struct visid_model *model, enum visid_backen
 {
 	struct visid_net_options opt = {.backend = backend, .gpu = gpu};
 	struct visid_net *net = NULL;
-	int ret = visid_net_create_flags(model, &opt, flags, &net);
+	int ret;
+
+	/* The tolerances of these checks are fp32's, whatever the device would choose. */
+	if (backend == VISID_BACKEND_VULKAN && !(flags & VISID_NET_FP16))
+		flags |= VISID_NET_FP32;
+	ret = visid_net_create_flags(model, &opt, flags, &net);
 
 	VT_CHECK(ret == 0, "creating %s on backend %d (flags %d): %d", visid_model_path(model),
 		 backend, flags, ret);
@@ -635,7 +653,8 @@ static void test_vulkan_any_size(void)
 	opt.backend = VISID_BACKEND_CPU;
 	VT_CHECK(visid_net_create(model, &opt, &cpu) == 0, "cpu net at 192x384");
 	opt.backend = VISID_BACKEND_VULKAN;
-	VT_CHECK(visid_net_create(model, &opt, &vk) == 0, "vulkan net at 192x384");
+	VT_CHECK(visid_net_create_flags(model, &opt, VISID_NET_FP32, &vk) == 0,
+		 "vulkan net at 192x384");
 	if (!cpu || !vk)
 		goto out;
 	wide = malloc(192 * 384 * 3 * sizeof(float));
@@ -667,6 +686,101 @@ out:
 	visid_net_destroy(vk);
 	visid_model_free(model);
 	cJSON_Delete(json);
+}
+
+/*
+ * Detections of an fp16 run: logits near the decision stay close (far
+ * from it, relative to their size), and the boxes of every anchor the
+ * reference scores above 0.5 stay within a fraction of a pixel.
+ */
+static void check_fp16_detector(const char *what, struct visid_net *net, const cJSON *sec,
+				float **out)
+{
+	const cJSON *outputs = cJSON_GetObjectItem(sec, "outputs");
+	int reg = output_named(net, "regressor"), cls = output_named(net, "classif");
+	float *ref_reg = NULL, *ref_cls = NULL;
+	long n_reg = read_golden(cJSON_GetObjectItem(outputs, "regressors"), &ref_reg);
+	long n_cls = read_golden(cJSON_GetObjectItem(outputs, "classificators"), &ref_cls);
+	double logit_err = 0, pixel_err = 0;
+	int ok, confident = 0;
+
+	ok = reg >= 0 && cls >= 0 && n_cls > 0 && n_reg == 16 * n_cls &&
+	     (size_t)n_cls == visid_net_output_size(net, cls);
+	VT_CHECK(ok, "%s: outputs %d/%d, golden %ld/%ld floats", what, reg, cls, n_reg, n_cls);
+	for (long a = 0; ok && a < n_cls; a++) {
+		double err = fabs(out[cls][a] - ref_cls[a]);
+
+		logit_err = fmax(logit_err, err / (1 + fabs(ref_cls[a]) / FP16_LOGIT_SCALE));
+		if (ref_cls[a] <= 0)
+			continue;
+		confident++;
+		pixel_err = fmax(pixel_err, max_abs_diff(out[reg] + a * 16, ref_reg + a * 16, 16));
+	}
+	VT_CHECK(confident > 0, "%s: no anchor scored above 0.5 in the golden outputs", what);
+	VT_CHECK(logit_err <= FP16_LOGIT_TOL, "%s: fp16 logits off by %.3g (limit %g)", what,
+		 logit_err, FP16_LOGIT_TOL);
+	VT_CHECK(pixel_err <= FP16_PIXEL_TOL,
+		 "%s: fp16 boxes of %d anchors off by %.3g pixels (limit %g)", what, confident,
+		 pixel_err, FP16_PIXEL_TOL);
+	printf("\n      %s: logits %.3g, boxes %.3g px ", what, logit_err, pixel_err);
+	free(ref_reg);
+	free(ref_cls);
+}
+
+static void check_fp16_embedding(const char *what, struct visid_net *net, const cJSON *sec,
+				 float **out)
+{
+	float *unit = NULL;
+	long n = read_golden(cJSON_GetObjectItem(sec, "embedding_l2"), &unit);
+
+	VT_CHECK(n == 192 && visid_net_output_size(net, 0) == 192, "%s: embedding sizes %ld/%zu",
+		 what, n, visid_net_output_size(net, 0));
+	if (n == 192 && visid_net_output_size(net, 0) == 192) {
+		double c = cosine(out[0], unit, 192);
+
+		VT_CHECK(c >= FP16_COSINE_MIN, "%s: fp16 embedding at cosine %.6f (min %g)", what,
+			 c, FP16_COSINE_MIN);
+		printf("\n      %s: cosine %.6f ", what, c);
+	}
+	free(unit);
+}
+
+/* Every golden case with fp16 tensors, where the device stores and fetches them. */
+static void test_vulkan_fp16(void)
+{
+	if (!visid_vk_has_fp16_tensors(gpu)) {
+		printf("\n      skipped: '%s' has no fp16 storage or texel fetch ",
+		       visid_gpu_name(gpu));
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct golden_case *c = &cases[i];
+		cJSON *json = read_case(c->id);
+		const cJSON *sec = json ? case_section(json, c->section) : NULL;
+		struct visid_model *model = sec ? load_model(c->model) : NULL;
+		struct visid_net *net = model ? create_net(model, VISID_BACKEND_VULKAN,
+							   VISID_NET_FP16) : NULL;
+		float *input = NULL, **out = NULL;
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s %s on vulkan fp16", c->id, c->model);
+		if (net && read_golden(cJSON_GetObjectItem(sec, "input"), &input) > 0) {
+			out = alloc_outputs(net);
+			VT_CHECK(visid_net_run(net, input, out) == 0, "%s: run failed", what);
+			if (c->section == SECTION_EMBEDDER)
+				check_fp16_embedding(what, net, sec, out);
+			else
+				check_fp16_detector(what, net, sec, out);
+			free_outputs(out);
+		}
+		VT_CHECK(net != NULL && input != NULL, "%s: not run", what);
+		VT_CHECK(visid_gpu_validation_errors(gpu) == 0, "%s: %u validation errors", what,
+			 visid_gpu_validation_errors(gpu));
+		free(input);
+		visid_net_destroy(net);
+		visid_model_free(model);
+		cJSON_Delete(json);
+	}
 }
 
 static const char *golden_skip(void)
@@ -715,4 +829,5 @@ VISID_SUITE(golden, "golden", NULL, NULL, golden_skip, VISID_TEST(test_cpu_fused
 
 VISID_SUITE(golden_vulkan, "golden-vulkan", NULL, golden_vulkan_clean, golden_vulkan_skip,
 	    VISID_TEST(test_vulkan_fused), VISID_TEST(test_vulkan_unfused),
-	    VISID_TEST(test_vulkan_buffer_reuse), VISID_TEST(test_vulkan_any_size))
+	    VISID_TEST(test_vulkan_buffer_reuse), VISID_TEST(test_vulkan_any_size),
+	    VISID_TEST(test_vulkan_fp16))

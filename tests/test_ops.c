@@ -3,17 +3,31 @@
  * pseudo-random data: odd and even channel counts (vector and scalar
  * paths), odd spatial sizes, every padding case and each activation. The
  * output buffer starts as NaN so an element the shader never writes fails.
+ * Each case runs three times: reading texel buffers, reading storage
+ * buffers, and on fp16 tensors where the device has them. The data are
+ * exact in fp16, so there the only error is the rounding of the output.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "half.h"
 #include "kernels.h"
 #include "vk.h"
 #include "vk_test.h"
 
-#define TOLERANCE 1e-5
+#define MAX_INPUTS 5
+
+static const struct {
+	enum visid_vk_tensors tensors;
+	const char *name;
+	double tolerance; /* relative, or absolute below 1 */
+} modes[] = {
+	{ VISID_VK_TENSORS_AUTO, "texels", 1e-5 },
+	{ VISID_VK_TENSORS_STORAGE, "storage", 1e-5 },
+	{ VISID_VK_TENSORS_FP16, "fp16", 1e-3 }, /* one rounding to 11 bits: 4.9e-4 */
+};
 
 static struct visid_vk_seq *seq;
 static uint32_t rng = 0x9e3779b9u;
@@ -32,7 +46,7 @@ static int ops_clean(void)
 	return vt_clean();
 }
 
-/* Uniform in [-scale, scale), from a fixed xorshift stream. */
+/* Uniform in [-scale, scale), from a fixed xorshift stream, each exact in fp16. */
 static float *random_floats(size_t n, float scale)
 {
 	float *p = malloc((n ? n : 1) * sizeof(*p));
@@ -41,7 +55,8 @@ static float *random_floats(size_t n, float scale)
 		rng ^= rng << 13;
 		rng ^= rng >> 17;
 		rng ^= rng << 5;
-		p[i] = ((float)(rng >> 8) / 8388608.0f - 1.0f) * scale;
+		p[i] = visid_half_to_float(
+		    visid_half_from_float(((float)(rng >> 8) / 8388608.0f - 1.0f) * scale));
 	}
 	return p;
 }
@@ -49,8 +64,8 @@ static float *random_floats(size_t n, float scale)
 /* An operator case: host inputs (NULL for an empty view), the expected output. */
 struct op_case {
 	char what[160];
-	const float *in[4];
-	size_t in_n[4];
+	const float *in[MAX_INPUTS];
+	size_t in_n[MAX_INPUTS];
 	int in_count;
 	const float *want;
 	size_t out_n;
@@ -60,23 +75,52 @@ struct op_case {
 	int partial;		/* the op writes only part of the output: start it at zero */
 };
 
-static struct visid_vk_buffer *upload(const float *data, size_t n, const char *name)
+/* A buffer holding data as the sequence's tensors hold it (fp16 or fp32). */
+static struct visid_vk_buffer *upload(const float *data, size_t n, int fp16, const char *name)
 {
+	size_t bytes = n * (fp16 ? 2 : sizeof(float));
 	struct visid_vk_buffer *buf = NULL;
+	uint16_t *halves = NULL;
+	int ret;
 
 	if (!data || !n)
 		return NULL;
-	if (visid_vk_buffer_create(vt_gpu, n * sizeof(float), VISID_VK_BUFFER_DEVICE, name, &buf))
-		return NULL;
-	if (visid_vk_upload(buf, 0, data, n * sizeof(float))) {
-		visid_vk_buffer_destroy(buf);
-		return NULL;
+	if (fp16) {
+		halves = malloc(bytes);
+		if (!halves)
+			return NULL;
+		visid_halves_from_floats(halves, data, n);
 	}
+	ret = visid_vk_buffer_create(vt_gpu, bytes, VISID_VK_BUFFER_DEVICE, name, &buf);
+	if (!ret)
+		ret = visid_vk_upload(buf, 0, fp16 ? (const void *)halves : data, bytes);
+	if (ret) {
+		visid_vk_buffer_destroy(buf);
+		buf = NULL;
+	}
+	free(halves);
 	return buf;
 }
 
+static int download(struct visid_vk_buffer *buf, float *dst, size_t n, int fp16)
+{
+	uint16_t *halves;
+	int ret;
+
+	if (!fp16)
+		return visid_vk_download(buf, 0, dst, n * sizeof(float));
+	halves = malloc(n * 2);
+	if (!halves)
+		return -ENOMEM;
+	ret = visid_vk_download(buf, 0, halves, n * 2);
+	if (!ret)
+		visid_halves_to_floats(dst, halves, n);
+	free(halves);
+	return ret;
+}
+
 /* Worst relative error, printed with its element when over the tolerance. */
-static void compare(const struct op_case *c, const float *got)
+static void compare(const struct op_case *c, const float *got, int mode)
 {
 	double worst = 0;
 	size_t at = 0;
@@ -89,40 +133,50 @@ static void compare(const struct op_case *c, const float *got)
 			at = i;
 		}
 	}
-	VT_CHECK(worst <= TOLERANCE, "%s: element %zu of %zu is %.9g, reference %.9g (error %.3g)",
-		 c->what, at, c->out_n, got[at], c->want[at], worst);
+	VT_CHECK(worst <= modes[mode].tolerance,
+		 "%s, %s: element %zu of %zu is %.9g, reference %.9g (error %.3g)", c->what,
+		 modes[mode].name, at, c->out_n, got[at], c->want[at], worst);
 }
 
-static void run_case(const struct op_case *c)
+static void run_mode(const struct op_case *c, int mode)
 {
-	struct visid_vk_buffer *in[4] = { NULL }, *out = NULL;
-	struct visid_vk_view views[4];
+	int fp16 = modes[mode].tensors == VISID_VK_TENSORS_FP16;
+	struct visid_vk_buffer *in[MAX_INPUTS] = { NULL }, *out = NULL;
+	struct visid_vk_view views[MAX_INPUTS];
 	float *got = malloc(c->out_n * sizeof(float));
 	int ret = got ? 0 : -ENOMEM;
 
 	for (int i = 0; i < c->in_count && !ret; i++) {
-		in[i] = upload(c->in[i], c->in_n[i], "input");
+		in[i] = upload(c->in[i], c->in_n[i], fp16, "input");
 		if (c->in[i] && !in[i])
 			ret = -ENOMEM;
 		views[i] = visid_vk_whole(in[i]);
 	}
 	for (size_t i = 0; got && i < c->out_n; i++)
 		got[i] = c->partial ? 0.0f : NAN;
-	out = ret ? NULL : upload(got, c->out_n, "output");
+	out = ret ? NULL : upload(got, c->out_n, fp16, "output");
 	if (!ret && !out)
 		ret = -ENOMEM;
 	ret = ret ? ret : visid_vk_seq_begin(seq);
+	ret = ret ? ret : visid_vk_seq_set_tensors(seq, modes[mode].tensors);
 	ret = ret ? ret : c->record(c->params, views, visid_vk_whole(out));
 	ret = ret ? ret : visid_vk_seq_end(seq);
 	ret = ret ? ret : visid_vk_seq_submit(seq);
-	ret = ret ? ret : visid_vk_download(out, 0, got, c->out_n * sizeof(float));
-	VT_CHECK(ret == 0, "%s: %d", c->what, ret);
+	ret = ret ? ret : download(out, got, c->out_n, fp16);
+	VT_CHECK(ret == 0, "%s, %s: %d", c->what, modes[mode].name, ret);
 	if (!ret)
-		compare(c, got);
+		compare(c, got, mode);
 	for (int i = 0; i < c->in_count; i++)
 		visid_vk_buffer_destroy(in[i]);
 	visid_vk_buffer_destroy(out);
 	free(got);
+}
+
+static void run_case(const struct op_case *c)
+{
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		if (modes[m].tensors != VISID_VK_TENSORS_FP16 || visid_vk_has_fp16_tensors(vt_gpu))
+			run_mode(c, (int)m);
 }
 
 static const char *const act_names[] = { "none", "relu", "prelu" };
@@ -270,6 +324,109 @@ static void test_conv_depthwise(void)
 
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
 		conv_case(&shapes[i], 1);
+	VT_NO_VALIDATION_MESSAGES();
+}
+
+/* A dense conv with the residual ADD (and shortcut pool) fused after it. */
+
+struct residual_case {
+	struct visid_conv_params conv;
+	struct visid_vk_residual res;
+};
+
+static int record_conv_residual(const void *params, const struct visid_vk_view *in,
+				struct visid_vk_view out)
+{
+	const struct residual_case *r = params;
+	struct visid_vk_residual res = r->res;
+
+	res.view = in[4];
+	return visid_vk_conv_residual(seq, &r->conv, in[0], in[1], in[2], in[3], &res, out,
+				      "conv with residual under test");
+}
+
+/* The same thing from the references: conv, maxpool of the shortcut, add. */
+static void residual_reference(const struct residual_case *r, const float *in, const float *w,
+			       const float *bias, const float *slope, const float *shortcut,
+			       float *want)
+{
+	const struct visid_conv_params *p = &r->conv;
+	size_t pixels = (size_t)p->batch * p->out_h * p->out_w;
+	struct visid_pool_params pool = {
+		.batch = p->batch, .in_h = 2 * p->out_h, .in_w = 2 * p->out_w, .c = r->res.c,
+		.out_h = p->out_h, .out_w = p->out_w, .kernel_h = 2, .kernel_w = 2,
+		.stride_h = 2, .stride_w = 2,
+	};
+	struct visid_add_params add = { pixels, p->out_c, r->res.c, r->res.act };
+	float *conv = malloc(pixels * p->out_c * sizeof(float));
+	float *pooled = malloc(pixels * r->res.c * sizeof(float));
+
+	if (!conv || !pooled) {
+		VT_CHECK(0, "out of memory");
+		goto out_free;
+	}
+	visid_cpu_conv(p, in, w, bias, slope, conv);
+	if (r->res.pool)
+		visid_cpu_maxpool(&pool, shortcut, pooled);
+	visid_cpu_add(&add, conv, r->res.pool ? pooled : shortcut, NULL, want);
+out_free:
+	free(conv);
+	free(pooled);
+}
+
+static void test_conv_residual(void)
+{
+	static const int shapes[][8] = { /* h, w, in_c, out_c, kernel, res_c, pool, relu */
+		{ 8, 8, 16, 16, 1, 16, 0, 1 },	 { 7, 5, 8, 12, 1, 8, 0, 1 },
+		{ 6, 6, 24, 28, 1, 24, 1, 1 },	 { 5, 3, 12, 42, 1, 36, 0, 0 },
+		{ 4, 4, 42, 48, 1, 42, 1, 1 },	 { 9, 9, 32, 32, 1, 32, 0, 0 },
+		{ 7, 7, 4, 8, 3, 8, 0, 1 },	 { 6, 6, 8, 12, 3, 8, 1, 0 },
+		{ 1, 1, 64, 64, 1, 64, 0, 0 },	 { 5, 5, 13, 7, 1, 5, 0, 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		const int *s = shapes[i];
+		struct residual_case r = {
+			.conv = { .batch = 1, .in_h = s[0], .in_w = s[1], .in_c = s[2],
+				  .out_h = s[0], .out_w = s[1], .out_c = s[3], .kernel_h = s[4],
+				  .kernel_w = s[4], .stride_h = 1, .stride_w = 1,
+				  .pad_top = s[4] / 2, .pad_left = s[4] / 2, .act = VISID_ACT_PRELU },
+			.res = { .c = s[5], .pool = s[6], .act = s[7] ? VISID_ACT_RELU : VISID_ACT_NONE },
+		};
+		struct op_case c = { .in_count = 5, .record = record_conv_residual, .params = &r };
+		size_t pixels = (size_t)s[0] * s[1], n_w = (size_t)s[3] * s[4] * s[4] * s[2];
+		float *in = random_floats(pixels * s[2], 1.0f);
+		float *w = random_floats(n_w, 1.0f / sqrtf((float)(n_w / s[3])));
+		float *bias = random_floats(s[3], 0.5f), *slope = random_floats(s[3], 0.5f);
+		float *shortcut = random_floats(pixels * s[5] * (s[6] ? 4 : 1), 1.0f);
+		float *want = malloc(pixels * s[3] * sizeof(float));
+
+		if (in && w && bias && slope && shortcut && want) {
+			residual_reference(&r, in, w, bias, slope, shortcut, want);
+			snprintf(c.what, sizeof(c.what),
+				 "conv %dx%dx%d -> %d k%d + residual %d%s%s", s[0], s[1], s[2],
+				 s[3], s[4], s[5], s[6] ? " pooled" : "", s[7] ? " relu" : "");
+			c.in[0] = in;
+			c.in_n[0] = pixels * s[2];
+			c.in[1] = w;
+			c.in_n[1] = n_w;
+			c.in[2] = bias;
+			c.in_n[2] = s[3];
+			c.in[3] = slope;
+			c.in_n[3] = s[3];
+			c.in[4] = shortcut;
+			c.in_n[4] = pixels * s[5] * (s[6] ? 4 : 1);
+			c.want = want;
+			c.out_n = pixels * s[3];
+			run_case(&c);
+		}
+		free(in);
+		free(w);
+		free(bias);
+		free(slope);
+		free(shortcut);
+		free(want);
+	}
 	VT_NO_VALIDATION_MESSAGES();
 }
 
@@ -524,13 +681,57 @@ static void test_copy(void)
 	VT_NO_VALIDATION_MESSAGES();
 }
 
+/* fp32 floats into the sequence's tensors: rounded to fp16 there, copied as they are else. */
+static void test_from_fp32(void)
+{
+	const size_t n = 1001;
+	float *data = random_floats(n, 3.0f), *got = malloc(n * sizeof(float));
+
+	for (size_t i = 0; data && i < n; i++)
+		data[i] *= 1.0f + 1.0f / 4096;	/* no longer exact in fp16 */
+	for (size_t m = 0; data && got && m < sizeof(modes) / sizeof(modes[0]); m++) {
+		int fp16 = modes[m].tensors == VISID_VK_TENSORS_FP16;
+		struct visid_vk_buffer *in = upload(data, n, 0, "fp32 input"), *out = NULL;
+		double worst = 0;
+		int ret;
+
+		if (fp16 && !visid_vk_has_fp16_tensors(vt_gpu))
+			continue;
+		ret = in ? visid_vk_buffer_create(vt_gpu, n * (fp16 ? 2 : 4),
+						  VISID_VK_BUFFER_DEVICE, "tensor", &out) : -ENOMEM;
+		ret = ret ? ret : visid_vk_seq_begin(seq);
+		ret = ret ? ret : visid_vk_seq_set_tensors(seq, modes[m].tensors);
+		ret = ret ? ret : visid_vk_from_fp32(seq, n, visid_vk_whole(in),
+						     visid_vk_whole(out), "from fp32 under test");
+		ret = ret ? ret : visid_vk_seq_end(seq);
+		ret = ret ? ret : visid_vk_seq_submit(seq);
+		ret = ret ? ret : download(out, got, n, fp16);
+		VT_CHECK(ret == 0, "from fp32, %s: %d", modes[m].name, ret);
+		for (size_t i = 0; !ret && i < n; i++) {
+			float want = fp16 ? visid_half_to_float(visid_half_from_float(data[i]))
+					  : data[i];
+
+			worst = fmax(worst, fabs((double)got[i] - want));
+		}
+		VT_CHECK(ret || worst == 0, "from fp32, %s: off by %.3g from the rounded input",
+			 modes[m].name, worst);
+		visid_vk_buffer_destroy(in);
+		visid_vk_buffer_destroy(out);
+	}
+	free(data);
+	free(got);
+	VT_NO_VALIDATION_MESSAGES();
+}
+
 VISID_SUITE(vk_ops, "vk-ops", ops_init, ops_clean, vt_skip,
 	    VISID_TEST(test_conv_pointwise),
 	    VISID_TEST(test_conv_dense),
 	    VISID_TEST(test_conv_depthwise),
+	    VISID_TEST(test_conv_residual),
 	    VISID_TEST(test_maxpool),
 	    VISID_TEST(test_add),
 	    VISID_TEST(test_eltwise),
 	    VISID_TEST(test_resize),
 	    VISID_TEST(test_pad),
-	    VISID_TEST(test_copy))
+	    VISID_TEST(test_copy),
+	    VISID_TEST(test_from_fp32))
