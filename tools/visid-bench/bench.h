@@ -21,6 +21,7 @@ struct bench_options {
 	const char *model_dir;
 	const char *data_dir;
 	const char *image;
+	const char *save_dir; /* --save-frames: where composed frames go */
 	int runs, warmup, frames, top;
 	int json, layers, pipeline;
 };

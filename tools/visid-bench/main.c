@@ -47,6 +47,8 @@ static const char usage_text[] =
     "  -t, --top N         layers listed per network with --layers (default 10)\n"
     "  -p, --pipeline      also time the face pipeline per frame\n"
     "  -i, --image FILE    with --pipeline, also a frame made of this photo\n"
+    "      --save-frames DIR  with --pipeline, write each composed frame as\n"
+    "                      DIR/WxH-N.png (N faces placed), to feed visid run\n"
     "      --data DIR      photo corpus for the frames (default $VISID_DATA,\n"
     "                      else " DATA_DIR_DEFAULT "; without it models/samples)\n"
     "  -m, --model-dir DIR the models (default $VISID_MODEL_DIR, else ./models,\n"
@@ -121,7 +123,7 @@ static const char *default_model_dir(void)
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct bench_options *o)
 {
-	enum { OPT_DATA = 256 };
+	enum { OPT_DATA = 256, OPT_SAVE_FRAMES };
 	static const struct option options[] = {
 	    {"backend", required_argument, NULL, 'b'},
 	    {"device", required_argument, NULL, 'd'},
@@ -133,6 +135,7 @@ static int parse_args(int argc, char **argv, struct bench_options *o)
 	    {"pipeline", no_argument, NULL, 'p'},
 	    {"image", required_argument, NULL, 'i'},
 	    {"data", required_argument, NULL, OPT_DATA},
+	    {"save-frames", required_argument, NULL, OPT_SAVE_FRAMES},
 	    {"model-dir", required_argument, NULL, 'm'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -183,6 +186,9 @@ static int parse_args(int argc, char **argv, struct bench_options *o)
 			break;
 		case OPT_DATA:
 			o->data_dir = optarg;
+			break;
+		case OPT_SAVE_FRAMES:
+			o->save_dir = optarg;
 			break;
 		case 'm':
 			o->model_dir = optarg;

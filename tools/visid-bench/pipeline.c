@@ -349,6 +349,17 @@ out_free:
 	return ret;
 }
 
+/* The composed frame as DIR/WxH-N.png, so visid run can be timed on it too. */
+static int save_frame(const struct visid_image *frame, const char *dir,
+		      const struct bench_frame *f)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%dx%d-%d.png", dir, f->width, f->height,
+		 f->faces_placed);
+	return visid_image_save_png(frame, path);
+}
+
 static int measure_all(struct visid_face_pipeline *pipe, const struct scene_photos *ph,
 		       enum visid_backend backend, const struct bench_options *opt,
 		       const struct bench_net *nets, struct bench_pipeline *out)
@@ -368,6 +379,8 @@ static int measure_all(struct visid_face_pipeline *pipe, const struct scene_phot
 			f->width = frame_sizes[s][0];
 			f->height = frame_sizes[s][1];
 			ret = compose(ph, k, opt->image, &frame, f);
+			if (!ret && opt->save_dir)
+				ret = save_frame(&frame, opt->save_dir, f);
 			if (!ret)
 				ret = time_frame(pipe, &frame, opt, f);
 			visid_image_free(&frame);
