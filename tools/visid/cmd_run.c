@@ -29,9 +29,14 @@
 #include "visid/log.h"
 #include "visid/track.h"
 
-enum stage { ST_CAPTURE, ST_DETECT, ST_EMBED, ST_MATCH, ST_SCREEN, ST_FRAME, ST_COUNT };
+/*
+ * capture: waiting for the frame; detect: detection with keypoint refinement;
+ * event: from the frame's capture to its recognised/unknown event; frame:
+ * from capture to the end of the frame's processing, every frame.
+ */
+enum stage { ST_CAPTURE, ST_DETECT, ST_EMBED, ST_MATCH, ST_EVENT, ST_SCREEN, ST_FRAME, ST_COUNT };
 static const char *const stage_names[ST_COUNT] = {
-	"capture", "detect", "embed", "match", "screen", "frame"
+	"capture", "detect", "embed", "match", "event", "screen", "frame"
 };
 
 #define STAT_SAMPLES 4096
@@ -196,6 +201,7 @@ static void recognise(struct runner *r, const struct visid_frame *frame,
 	report_match(j, &r->app, &m);
 	cJSON_AddNumberToObject(j, "latency_ms",
 				(double)(int)(now_ms() - frame->timestamp_ns / 1e6));
+	stat_add(r, ST_EVENT, now_ms() - frame->timestamp_ns / 1e6);
 	emit(r, j);
 	if (m.member < 0)
 		return;
