@@ -38,8 +38,8 @@ struct video_source {
 	AVPacket *pkt;
 	AVFrame *frame;
 	int stream;
-	int draining;		/* the end of the file was sent to the decoder */
-	uint64_t pass_frames;	/* decoded since the start or the last rewind */
+	int draining;	      /* the end of the file was sent to the decoder */
+	uint64_t pass_frames; /* decoded since the start or the last rewind */
 	uint64_t total_frames;
 	int bad_in_row;
 
@@ -135,8 +135,8 @@ static int find_video_stream(struct video_source *s, const char *path, const AVC
 	}
 	if (ret == AVERROR_DECODER_NOT_FOUND) {
 		int index = av_find_best_stream(s->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-		enum AVCodecID id = index >= 0 ? s->fmt->streams[index]->codecpar->codec_id
-					       : AV_CODEC_ID_NONE;
+		enum AVCodecID id =
+		    index >= 0 ? s->fmt->streams[index]->codecpar->codec_id : AV_CODEC_ID_NONE;
 
 		visid_err("video source %s: no decoder for its %s video in this FFmpeg", path,
 			  avcodec_get_name(id));
@@ -219,8 +219,7 @@ static void video_free(struct video_source *s)
  * A damaged packet or picture is skipped (the decoder recovers at the next
  * key frame); only a long run of them ends the source.
  */
-static int bad_data(struct visid_source *src, struct video_source *s, int averr,
-		    const char *what)
+static int bad_data(struct visid_source *src, struct video_source *s, int averr, const char *what)
 {
 	char cause[300];
 
@@ -329,8 +328,7 @@ static int is_bt601(const AVFrame *f)
 /* The pictures NV12 can carry as they are: what visid's YUV conversions assume. */
 static int nv12_as_is(const AVFrame *f)
 {
-	return f->format == AV_PIX_FMT_YUV420P && f->color_range != AVCOL_RANGE_JPEG &&
-	       is_bt601(f);
+	return f->format == AV_PIX_FMT_YUV420P && f->color_range != AVCOL_RANGE_JPEG && is_bt601(f);
 }
 
 static int output_image(struct visid_source *src, struct video_source *s, int width, int height,
@@ -391,8 +389,8 @@ static int scale_to_rgb24(struct visid_source *src, struct video_source *s, cons
 	sws = sws_getCachedContext(s->sws, f->width, f->height, f->format, f->width, f->height,
 				   AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
 	if (!sws) {
-		visid_err("video source %s: swscale cannot convert %s pictures to RGB24",
-			  src->name, av_get_pix_fmt_name(f->format));
+		visid_err("video source %s: swscale cannot convert %s pictures to RGB24", src->name,
+			  av_get_pix_fmt_name(f->format));
 		return -ENOTSUP;
 	}
 	if (sws != s->sws || s->sws_format != f->format || s->sws_colorspace != colorspace ||
@@ -406,8 +404,7 @@ static int scale_to_rgb24(struct visid_source *src, struct video_source *s, cons
 		s->sws_colorspace = colorspace;
 		s->sws_full_range = range;
 	}
-	sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
-		  dst_stride);
+	sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dst_stride);
 	return 0;
 }
 
@@ -436,8 +433,7 @@ static int video_next(struct visid_source *src, struct visid_frame *frame, int t
 
 	ret = decode_frame(src, s);
 	if (ret == -ENODATA && !s->total_frames) {
-		visid_err("video source %s: not one frame of its video stream decodes",
-			  src->name);
+		visid_err("video source %s: not one frame of its video stream decodes", src->name);
 		return -EIO;
 	}
 	if (ret == -ENODATA && src->opt.loop && s->pass_frames) {
@@ -472,6 +468,7 @@ int source_video_open(struct visid_source *src, const char *path)
 	struct video_source *s = calloc(1, sizeof(*s));
 	const AVCodec *codec = NULL;
 	const AVStream *st;
+	const char *pixels;
 	int ret;
 
 	if (!s)
@@ -494,10 +491,9 @@ int source_video_open(struct visid_source *src, const char *path)
 	}
 
 	st = s->fmt->streams[s->stream];
+	pixels = av_get_pix_fmt_name(st->codecpar->format);
 	visid_info("video source %s: %s %dx%d %s at %d/%d fps", path, codec->name,
-		   st->codecpar->width, st->codecpar->height,
-		   av_get_pix_fmt_name(st->codecpar->format) ? av_get_pix_fmt_name(st->codecpar->format)
-							      : "(format unknown)",
+		   st->codecpar->width, st->codecpar->height, pixels ? pixels : "(pixels unknown)",
 		   st->avg_frame_rate.num, st->avg_frame_rate.den);
 	src->priv = s;
 	src->ops = &video_ops;

@@ -211,14 +211,14 @@ static void test_five_frames_counted(void)
  * and 6k+1 must be clearly further from JPEG k than frame 6k, which a
  * dropped, doubled or shifted frame would break.
  */
-#define HAM_MAX_MAD	 4.0
-#define HAM_DISTANT_GAIN 4.0
+#define HAM_MAX_MAD	   4.0
+#define HAM_DISTANT_GAIN   4.0
 #define HAM_NEIGHBOUR_GAIN 2.0
 
 struct ham_check {
 	struct visid_image jpeg; /* frame_K.jpg, for frames 6K-1, 6K and 6K+1 */
 	int k;
-	double sum[3];		 /* mean differences of frames 6K-1, 6K, 6K+1 */
+	double sum[3]; /* mean differences of frames 6K-1, 6K, 6K+1 */
 	int count[3];
 	double worst;
 };
@@ -269,8 +269,9 @@ static void check_against_jpeg(struct ham_check *c, const struct visid_frame *fr
 	c->count[at]++;
 	if (at != 1)
 		return;
-	VT_CHECK(mad <= HAM_MAX_MAD, "frame %d differs from frame_%03d.jpg by %.2f levels (max %.1f)",
-		 n, k, mad, HAM_MAX_MAD);
+	VT_CHECK(mad <= HAM_MAX_MAD,
+		 "frame %d differs from frame_%03d.jpg by %.2f levels (max %.1f)", n, k, mad,
+		 HAM_MAX_MAD);
 	if (mad > c->worst)
 		c->worst = mad;
 	check_distant(frame, k, mad);
@@ -353,9 +354,9 @@ static int reference_frames(const char *path, struct visid_image *rgb, int max)
 		}
 		if (ret < 0)
 			break;
-		sws = sws_getCachedContext(sws, f->width, f->height, f->format, f->width,
-					   f->height, AV_PIX_FMT_RGB24, SWS_BILINEAR | SWS_ACCURATE_RND |
-					   SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+		sws = sws_getCachedContext(
+		    sws, f->width, f->height, f->format, f->width, f->height, AV_PIX_FMT_RGB24,
+		    SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
 		if (!sws || visid_image_alloc(&rgb[n], f->width, f->height, VISID_FMT_RGB24))
 			break;
 		sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
@@ -430,12 +431,13 @@ static void test_loop_wraps_to_the_first_frame(void)
 			/* A copy: the frame is only valid until the next call. */
 			if (!visid_image_alloc(copy, frame.image.width, frame.image.height,
 					       frame.image.format)) {
-				int row = copy->format == VISID_FMT_RGB24 ? 3 * copy->width
-									  : copy->width;
+				int row =
+				    copy->format == VISID_FMT_RGB24 ? 3 * copy->width : copy->width;
 
 				for (int y = 0; y < copy->height; y++)
 					memcpy(copy->data + (size_t)y * copy->stride,
-					       frame.image.data + (size_t)y * frame.image.stride, row);
+					       frame.image.data + (size_t)y * frame.image.stride,
+					       row);
 				for (int y = 0; copy->uv && y < (copy->height + 1) / 2; y++)
 					memcpy(copy->uv + (size_t)y * copy->uv_stride,
 					       frame.image.uv + (size_t)y * frame.image.uv_stride,
@@ -470,8 +472,8 @@ static void test_loop_wraps_a_clip_with_a_start_offset(void)
 		if (n == 0)
 			visid_image_to_rgb24(&frame.image, &first);
 	}
-	VT_CHECK(ret == 0 && n == HAM_COUNT + 1, "looping clip stopped at frame %d: %d (%.200s)",
-		 n, ret, last_error);
+	VT_CHECK(ret == 0 && n == HAM_COUNT + 1, "looping clip stopped at frame %d: %d (%.200s)", n,
+		 ret, last_error);
 	if (!ret && first.data) {
 		double mad = mean_abs_diff(&frame.image, &first);
 
@@ -490,8 +492,8 @@ static void check_refused(const char *spec, const char *path, const char *what)
 	int ret = open_video(spec, 0, &src);
 
 	VT_CHECK(ret < 0 && !src, "%s opened (%d)", what, ret);
-	VT_CHECK(strstr(last_error, path) != NULL, "the error for %s does not name %.120s: '%.200s'",
-		 what, path, last_error);
+	VT_CHECK(strstr(last_error, path) != NULL,
+		 "the error for %s does not name %.120s: '%.200s'", what, path, last_error);
 	printf("\n    %s: %d: %.200s", what, ret, last_error);
 	if (!ret)
 		visid_source_close(src);
@@ -682,8 +684,9 @@ static void test_run_on_a_clip(void)
 	const char *clip = shared(FIVE_FRAMES);
 	const char *enroll[] = {"enroll", "obama", "--partial", shared(OBAMA_PHOTO), NULL};
 	const char *run_all[] = {"run", "--source", clip, "--no-control", "--frame-events", NULL};
-	const char *run_loop[] = {"run",     "--source", clip,	 "--no-control", "--frame-events",
-				  "--loop", "--frames", frames, NULL};
+	const char *run_loop[] = {"run",	  "--source",	    clip,
+				  "--no-control", "--frame-events", "--loop",
+				  "--frames",	  frames,	    NULL};
 	int ret;
 
 	snprintf(state, sizeof(state), "%s/state", visid_test_tmpdir());
@@ -722,7 +725,7 @@ static void test_without_ffmpeg_says_so(void)
 	VT_CHECK(ret == -ENOTSUP && !src, "opening a video without FFmpeg gave %d, want -ENOTSUP",
 		 ret);
 	VT_CHECK(strstr(last_error, "built without FFmpeg") && strstr(last_error, path) &&
-			 strstr(last_error, "libavformat-dev"),
+		     strstr(last_error, "libavformat-dev"),
 		 "the error does not say what is missing: '%.200s'", last_error);
 	if (!ret)
 		visid_source_close(src);
