@@ -1065,8 +1065,8 @@ static int *count_readers(const struct visid_graph *g)
 static int writer(const struct visid_graph *g, int v, int before)
 {
 	for (int i = before - 1; i >= 0; i--)
-		if (g->layers[i].out >= 0 && g->values[g->layers[i].out].storage ==
-		    g->values[v].storage)
+		if (g->layers[i].out >= 0 &&
+		    g->values[g->layers[i].out].storage == g->values[v].storage)
 			return i;
 	return -1;
 }
@@ -1157,8 +1157,7 @@ static int fuse_residuals(struct visid_graph *g)
 	for (int i = 0; i < g->n_layers; i++) {
 		int pool;
 
-		if (g->layers[i].kind != VISID_LAYER_ADD ||
-		    fuse_add(g, readers, i, &pool) != 0)
+		if (g->layers[i].kind != VISID_LAYER_ADD || fuse_add(g, readers, i, &pool) != 0)
 			continue;
 		remove_layer(g, i);
 		if (pool >= 0) {

@@ -12,9 +12,9 @@ uint16_t visid_half_from_float(float f)
 	mag = x & 0x7fffffffu;
 	if (mag > 0x7f800000u)
 		return (uint16_t)(sign | 0x7e00u);
-	if (mag >= 0x477ff000u)		/* rounds to 65520 or more: infinity */
+	if (mag >= 0x477ff000u) /* rounds to 65520 or more: infinity */
 		return (uint16_t)(sign | 0x7c00u);
-	if (mag < 0x38800000u) {	/* below the smallest normal half */
+	if (mag < 0x38800000u) { /* below the smallest normal half */
 		uint32_t shift = 126 - (mag >> 23), m = (mag & 0x7fffffu) | 0x800000u, h, rest;
 
 		if (shift > 24)

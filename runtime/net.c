@@ -31,10 +31,10 @@ struct vk_layer {
 
 struct vk_state {
 	struct visid_gpu *gpu;
-	enum visid_vk_tensors tensors; /* AUTO (fp32) or FP16 */
-	size_t elem;		       /* bytes per tensor element */
+	enum visid_vk_tensors tensors;	 /* AUTO (fp32) or FP16 */
+	size_t elem;			 /* bytes per tensor element */
 	struct visid_vk_buffer *input32; /* FP16: the fp32 input the sequence converts */
-	void *scratch;		       /* host side of fp16 conversions */
+	void *scratch;			 /* host side of fp16 conversions */
 	size_t scratch_size;
 	struct visid_vk_buffer *weights;
 	struct visid_vk_buffer **buffers;     /* one per graph buffer slot */
@@ -161,7 +161,8 @@ static void cpu_residual(const struct visid_graph_layer *l, const float *r, floa
 				float v;
 
 				if (l->res.pool) {
-					const float *q = r + ((size_t)2 * y * rw + 2 * x) * l->res.c + c;
+					const float *q =
+					    r + ((size_t)2 * y * rw + 2 * x) * l->res.c + c;
 					size_t down = (size_t)rw * l->res.c;
 
 					v = fmaxf(fmaxf(q[0], q[l->res.c]),
@@ -317,13 +318,12 @@ static int vk_layer(struct visid_net *net, int i)
 
 	switch (l->kind) {
 	case VISID_LAYER_CONV:
-		res = (struct visid_vk_residual){ vk_value(net, l->in[1]), l->res.c, l->res.act,
-						  l->res.pool };
-		return visid_vk_conv_residual(seq, &l->p.conv, a,
-					      vk_const(net, &l->weights, c->weights),
-					      vk_const(net, &l->bias, c->bias),
-					      vk_const(net, &l->slope, c->slope),
-					      l->in[1] >= 0 ? &res : NULL, out, l->name);
+		res = (struct visid_vk_residual){vk_value(net, l->in[1]), l->res.c, l->res.act,
+						 l->res.pool};
+		return visid_vk_conv_residual(
+		    seq, &l->p.conv, a, vk_const(net, &l->weights, c->weights),
+		    vk_const(net, &l->bias, c->bias), vk_const(net, &l->slope, c->slope),
+		    l->in[1] >= 0 ? &res : NULL, out, l->name);
 	case VISID_LAYER_MAXPOOL:
 		return visid_vk_maxpool(seq, &l->p.pool, a, out, l->name);
 	case VISID_LAYER_ADD:
@@ -411,13 +411,13 @@ static int vk_create(struct visid_net *net, struct visid_gpu *gpu, enum visid_vk
 		return -ENOMEM;
 	ret = vk_upload_weights(net);
 	if (!ret && net->vk.elem == 2)
-		ret = visid_vk_buffer_create(gpu, g->values[g->input].count * sizeof(float),
-					     VISID_VK_BUFFER_DEVICE, "fp32 input", &net->vk.input32);
+		ret =
+		    visid_vk_buffer_create(gpu, g->values[g->input].count * sizeof(float),
+					   VISID_VK_BUFFER_DEVICE, "fp32 input", &net->vk.input32);
 	for (int i = 0; i < g->n_buffers && !ret; i++)
-		ret = visid_vk_buffer_create(gpu,
-					     (g->buffer_size[i] ? g->buffer_size[i] : 1) *
-						 net->vk.elem,
-					     VISID_VK_BUFFER_DEVICE, "activations", &net->vk.buffers[i]);
+		ret = visid_vk_buffer_create(
+		    gpu, (g->buffer_size[i] ? g->buffer_size[i] : 1) * net->vk.elem,
+		    VISID_VK_BUFFER_DEVICE, "activations", &net->vk.buffers[i]);
 	if (!ret)
 		ret = vk_create_staging(net);
 	if (!ret)
@@ -549,8 +549,8 @@ int visid_net_run_device(struct visid_net *net, float *const *outputs)
 /* Smooth shading with darker eyes and mouth: a rough face in [-1, 1], any size. */
 static void face_like_input(float *dst, int h, int w, int c)
 {
-	static const float spots[3][3] = { { 0.35f, 0.4f, 0.08f }, { 0.65f, 0.4f, 0.08f },
-					   { 0.5f, 0.72f, 0.1f } };
+	static const float spots[3][3] = {
+	    {0.35f, 0.4f, 0.08f}, {0.65f, 0.4f, 0.08f}, {0.5f, 0.72f, 0.1f}};
 
 	for (int y = 0; y < h; y++) {
 		for (int x = 0; x < w; x++) {
@@ -565,8 +565,8 @@ static void face_like_input(float *dst, int h, int w, int c)
 					skin -= 0.9f;
 			}
 			for (int k = 0; k < c; k++)
-				dst[((size_t)y * w + x) * c + k] = skin * (1.0f - 0.15f * k) +
-								   0.05f * ((x * 7 + y * 3 + k) % 5);
+				dst[((size_t)y * w + x) * c + k] =
+				    skin * (1.0f - 0.15f * k) + 0.05f * ((x * 7 + y * 3 + k) % 5);
 		}
 	}
 }
@@ -588,7 +588,7 @@ static double cosine(const float *a, const float *b, size_t n)
 /* The smallest cosine over the outputs of the two runs, or -errno. */
 static double compare_runs(struct visid_net *half, struct visid_net *full, const float *input)
 {
-	float *out[2][VISID_NET_MAX_OUTPUTS] = { { NULL } };
+	float *out[2][VISID_NET_MAX_OUTPUTS] = {{NULL}};
 	double worst = 1.0;
 	int n = visid_net_output_count(half), ret = 0;
 
@@ -624,9 +624,8 @@ static int fp16_verdict(struct visid_net *net, const struct visid_net_options *o
 	double worst = -ENOMEM;
 
 	if (input)
-		worst = visid_net_create_flags(net->model, &full_opt,
-					       (net->flags & ~VISID_NET_FP16) | VISID_NET_FP32,
-					       &full);
+		worst = visid_net_create_flags(
+		    net->model, &full_opt, (net->flags & ~VISID_NET_FP16) | VISID_NET_FP32, &full);
 	if (input && !worst) {
 		face_like_input(input, in->shape[1], in->shape[2], in->shape[3]);
 		worst = compare_runs(net, full, input);
@@ -641,8 +640,9 @@ static int fp16_verdict(struct visid_net *net, const struct visid_net_options *o
 	}
 	if (worst < FP16_MIN_COSINE) {
 		visid_info("%s: fp16 tensors on '%s' reach cosine %.5f of fp32, under %.3f: "
-			   "running in fp32", visid_model_path(net->model),
-			   visid_gpu_name(net->vk.gpu), worst, FP16_MIN_COSINE);
+			   "running in fp32",
+			   visid_model_path(net->model), visid_gpu_name(net->vk.gpu), worst,
+			   FP16_MIN_COSINE);
 		return 0;
 	}
 	visid_info("%s: fp16 tensors on '%s': cosine %.5f of fp32", visid_model_path(net->model),

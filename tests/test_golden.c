@@ -758,8 +758,8 @@ static void test_vulkan_fp16(void)
 		cJSON *json = read_case(c->id);
 		const cJSON *sec = json ? case_section(json, c->section) : NULL;
 		struct visid_model *model = sec ? load_model(c->model) : NULL;
-		struct visid_net *net = model ? create_net(model, VISID_BACKEND_VULKAN,
-							   VISID_NET_FP16) : NULL;
+		struct visid_net *net =
+		    model ? create_net(model, VISID_BACKEND_VULKAN, VISID_NET_FP16) : NULL;
 		float *input = NULL, **out = NULL;
 		char what[160];
 
