@@ -680,7 +680,16 @@ static int vk_create_checked(struct visid_net *net, const struct visid_net_optio
 	if (!fp16_wanted(net, opt->gpu) || !visid_vk_has_fp16_tensors(opt->gpu))
 		return vk_create(net, opt->gpu, VISID_VK_TENSORS_AUTO);
 	ret = vk_create(net, opt->gpu, VISID_VK_TENSORS_FP16);
-	if (ret || net->flags & VISID_NET_FP16)
+	if (net->flags & VISID_NET_FP16)
+		return ret;
+	/* fp16 tensors always read as texels: a device with a small texel limit falls back. */
+	if (ret && ret != -ENOMEM) {
+		visid_info("%s: fp16 tensors do not run on '%s': running in fp32",
+			   visid_model_path(model), visid_gpu_name(opt->gpu));
+		vk_destroy(net);
+		return vk_create(net, opt->gpu, VISID_VK_TENSORS_AUTO);
+	}
+	if (ret)
 		return ret;
 	if (model->fp16_gpu != opt->gpu) {
 		model->fp16_ok = fp16_verdict(net, opt);
