@@ -497,6 +497,14 @@ static int create_device(struct visid_gpu *gpu)
 	};
 	/* $VISID_VK_DESCRIPTOR_POOLS=1 takes the path of devices without push descriptors. */
 	const char *pools = getenv("VISID_VK_DESCRIPTOR_POOLS");
+	/* Camera frames are imported through these wherever listed (vk_import.c). */
+	static const char *const import_exts[] = {
+		VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
+		VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME,
+		VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
+	};
+	const char *exts[4];
+	int push = 0;
 	VkResult r;
 
 	/* fp16 activations are stored by shaders; only that feature is turned on. */
@@ -509,9 +517,13 @@ static int create_device(struct visid_gpu *gpu)
 		info.pNext = &storage16;
 	}
 	if (has_device_extension(gpu->phys, push_ext) && !(pools && !strcmp(pools, "1"))) {
-		info.enabledExtensionCount = 1;
-		info.ppEnabledExtensionNames = &push_ext;
+		exts[info.enabledExtensionCount++] = push_ext;
+		push = 1;
 	}
+	for (size_t i = 0; i < sizeof(import_exts) / sizeof(import_exts[0]); i++)
+		if (has_device_extension(gpu->phys, import_exts[i]))
+			exts[info.enabledExtensionCount++] = import_exts[i];
+	info.ppEnabledExtensionNames = exts;
 	r = vkCreateDevice(gpu->phys, &info, NULL, &gpu->device);
 	if (r != VK_SUCCESS) {
 		gpu->device = VK_NULL_HANDLE;
@@ -520,7 +532,7 @@ static int create_device(struct visid_gpu *gpu)
 		return visid_vk_errno(r);
 	}
 	gpu->fp16_storage = info.pNext != NULL;
-	if (info.enabledExtensionCount)
+	if (push)
 		gpu->push_descriptor = (PFN_vkCmdPushDescriptorSetKHR)
 			vkGetDeviceProcAddr(gpu->device, "vkCmdPushDescriptorSetKHR");
 	vkGetDeviceQueue(gpu->device, gpu->queue_family, 0, &gpu->queue);
