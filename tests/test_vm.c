@@ -1,9 +1,9 @@
 /*
  * The hardware suites on real kernel drivers: tests/vm/run boots Debian's
  * 6.12 kernel under QEMU with vivid and virtio-gpu and runs this very binary
- * there (suites hal_v4l2, hal_drm, hal_zero_copy, hal_probe). The suite is skipped, with the
- * reason, when QEMU, a static busybox or the kernel package is unavailable,
- * when VISID_VM=0, and inside the VM itself.
+ * there (suites hal_v4l2, hal_drm, hal_zero_copy, hal_probe, hal_chain). The
+ * suite is skipped, with the reason, when QEMU, a static busybox or the
+ * kernel package is unavailable, when VISID_VM=0, and inside the VM itself.
  */
 #include <limits.h>
 #include <stdio.h>
