@@ -73,14 +73,19 @@ static int has_extension(VkPhysicalDevice phys, const char *want)
 	return found;
 }
 
-enum visid_vk_import_path visid_vk_import_path_for(struct visid_gpu *gpu)
+enum visid_vk_import_path visid_vk_import_path_of(VkPhysicalDevice phys)
 {
-	if (has_extension(gpu->phys, VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) &&
-	    has_extension(gpu->phys, VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME))
+	if (has_extension(phys, VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) &&
+	    has_extension(phys, VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME))
 		return VISID_VK_IMPORT_DMABUF;
-	if (has_extension(gpu->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
+	if (has_extension(phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
 		return VISID_VK_IMPORT_HOST;
 	return VISID_VK_IMPORT_COPY;
+}
+
+enum visid_vk_import_path visid_vk_import_path_for(struct visid_gpu *gpu)
+{
+	return visid_vk_import_path_of(gpu->phys);
 }
 
 const char *visid_vk_import_path_name(enum visid_vk_import_path path)

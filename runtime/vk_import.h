@@ -52,6 +52,8 @@ void visid_vk_importer_destroy(struct visid_vk_importer *imp);
 
 /* The path camera frames take on this device, from its extensions. */
 enum visid_vk_import_path visid_vk_import_path_for(struct visid_gpu *gpu);
+/* The same for a physical device not opened by visid (the probe). */
+enum visid_vk_import_path visid_vk_import_path_of(VkPhysicalDevice phys);
 const char *visid_vk_import_path_name(enum visid_vk_import_path path);
 
 /*

@@ -21,6 +21,7 @@
 
 #include "visid/hal.h"
 #include "visid/log.h"
+#include "vk_import.h"
 
 #define MAX_DEVICES 32
 
@@ -275,14 +276,17 @@ static const char *device_type(VkPhysicalDeviceType t)
 	}
 }
 
-/* The way a camera's frame would reach this device, best first. */
-static const char *import_path(int dma_buf, int fd_ext, int host)
+/* The way a camera's frame reaches this device: the library's own choice (vk_import.c). */
+static const char *import_path(VkPhysicalDevice phys)
 {
-	if (dma_buf && fd_ext)
+	switch (visid_vk_import_path_of(phys)) {
+	case VISID_VK_IMPORT_DMABUF:
 		return "dma-buf: the camera's exported buffer imported as device memory";
-	if (host)
+	case VISID_VK_IMPORT_HOST:
 		return "host pointer: the camera buffer's CPU mapping imported in place";
-	return "copy: no external-memory import, frames are copied into device memory";
+	default:
+		return "copy: no external-memory import, frames are copied into device memory";
+	}
 }
 
 static uint32_t timestamp_bits(VkPhysicalDevice phys)
@@ -325,7 +329,6 @@ static cJSON *vk_device_json(VkPhysicalDevice phys)
 	uint32_t n_exts = 0, api;
 	cJSON *o = cJSON_CreateObject(), *ext_obj, *feat_obj;
 	char version[32];
-	int dma_buf, fd_ext, host;
 
 	vkGetPhysicalDeviceProperties2(phys, &props);
 	api = props.properties.apiVersion;
@@ -360,10 +363,7 @@ static cJSON *vk_device_json(VkPhysicalDevice phys)
 				props.properties.limits.maxComputeWorkGroupInvocations);
 	cJSON_AddNumberToObject(feat_obj, "timestampBits", timestamp_bits(phys));
 
-	dma_buf = has_extension(exts, n_exts, VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME);
-	fd_ext = has_extension(exts, n_exts, VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME);
-	host = has_extension(exts, n_exts, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
-	cJSON_AddStringToObject(o, "zero_copy", import_path(dma_buf, fd_ext, host));
+	cJSON_AddStringToObject(o, "zero_copy", import_path(phys));
 	free(exts);
 	return o;
 }
