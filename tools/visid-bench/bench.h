@@ -82,6 +82,8 @@ struct bench_frame {
 	struct bench_stats ms;
 	double fps;
 	double nets_ms; /* the standalone medians of the networks this frame ran */
+	double copies_per_frame; /* whole-frame copies to give the frame to the device */
+	const char *frame_path;	 /* how it reached the device (visid_face_stats) */
 };
 
 struct bench_pipeline {

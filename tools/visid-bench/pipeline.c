@@ -323,6 +323,7 @@ static int time_frame(struct visid_face_pipeline *pipe, const struct visid_image
 {
 	struct visid_face *faces = calloc(VISID_MAX_FACES, sizeof(*faces));
 	double *ms = calloc(opt->frames, sizeof(double));
+	struct visid_face_stats before, after;
 	int ret = -ENOMEM;
 
 	if (!faces || !ms)
@@ -332,6 +333,7 @@ static int time_frame(struct visid_face_pipeline *pipe, const struct visid_image
 		if (ret)
 			goto out_free;
 	}
+	visid_face_get_stats(pipe, &before);
 	for (int r = 0; r < opt->frames; r++) {
 		double t0 = bench_now_ms();
 
@@ -340,6 +342,12 @@ static int time_frame(struct visid_face_pipeline *pipe, const struct visid_image
 			goto out_free;
 		ms[r] = bench_now_ms() - t0;
 	}
+	visid_face_get_stats(pipe, &after);
+	f->copies_per_frame = after.frames > before.frames
+				      ? (double)(after.frame_copies - before.frame_copies) /
+						(after.frames - before.frames)
+				      : 0;
+	f->frame_path = after.frame_path;
 	bench_stats_compute(ms, opt->frames, &f->ms);
 	f->fps = f->ms.mean > 0 ? 1000.0 / f->ms.mean : 0;
 	ret = 0;

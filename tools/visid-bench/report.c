@@ -217,6 +217,9 @@ void bench_print_pipeline(enum visid_backend backend, const struct bench_pipelin
 		else
 			printf(" %9s %9s\n", "-", "-");
 	}
+	if (p->count)
+		printf("frames to the device: %.2f copies per frame (%s)\n",
+		       p->frames[0].copies_per_frame, p->frames[0].frame_path);
 	fflush(stdout);
 }
 
@@ -385,6 +388,8 @@ static cJSON *pipeline_json(const struct bench_pipeline *p)
 		cJSON_AddNumberToObject(j, "nets_ms", f->nets_ms);
 		cJSON_AddNumberToObject(j, "p50_over_nets",
 					f->nets_ms > 0 ? f->ms.p50 / f->nets_ms : -1);
+		cJSON_AddNumberToObject(j, "copies_per_frame", f->copies_per_frame);
+		cJSON_AddStringToObject(j, "frame_path", f->frame_path ? f->frame_path : "");
 		cJSON_AddItemToArray(frames, j);
 	}
 	return o;
