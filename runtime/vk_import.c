@@ -42,7 +42,7 @@ struct visid_vk_importer {
 	struct cached cache[CACHE_SIZE];
 	uint64_t tick;
 	struct visid_vk_buffer *copy;
-	int forced;	/* copies asked for, not a lack of the device */
+	int forced; /* copies asked for, not a lack of the device */
 	unsigned logged;
 	struct visid_vk_import_stats stats;
 };
@@ -90,7 +90,7 @@ enum visid_vk_import_path visid_vk_import_path_for(struct visid_gpu *gpu)
 
 const char *visid_vk_import_path_name(enum visid_vk_import_path path)
 {
-	static const char *const names[] = { "dma-buf", "host pointer", "copy" };
+	static const char *const names[] = {"dma-buf", "host pointer", "copy"};
 
 	return (unsigned)path <= VISID_VK_IMPORT_COPY ? names[path] : "unknown";
 }
@@ -99,11 +99,11 @@ int visid_vk_importer_create(struct visid_gpu *gpu, enum visid_vk_import_path be
 			     struct visid_vk_importer **out)
 {
 	VkPhysicalDeviceExternalMemoryHostPropertiesEXT host = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT,
 	};
 	VkPhysicalDeviceProperties2 props = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-		.pNext = &host,
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+	    .pNext = &host,
 	};
 	const char *env = getenv("VISID_ZERO_COPY");
 	enum visid_vk_import_path can = visid_vk_import_path_for(gpu);
@@ -120,17 +120,20 @@ int visid_vk_importer_create(struct visid_gpu *gpu, enum visid_vk_import_path be
 		best = VISID_VK_IMPORT_HOST;
 	if (can == VISID_VK_IMPORT_DMABUF && best <= VISID_VK_IMPORT_DMABUF)
 		imp->fd_props = (PFN_vkGetMemoryFdPropertiesKHR)vkGetDeviceProcAddr(
-			gpu->device, "vkGetMemoryFdPropertiesKHR");
+		    gpu->device, "vkGetMemoryFdPropertiesKHR");
 	if (best <= VISID_VK_IMPORT_HOST &&
 	    has_extension(gpu->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
 		vkGetPhysicalDeviceProperties2(gpu->phys, &props);
 		imp->host_align = host.minImportedHostPointerAlignment;
 		imp->host_props = (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(
-			gpu->device, "vkGetMemoryHostPointerPropertiesEXT");
+		    gpu->device, "vkGetMemoryHostPointerPropertiesEXT");
 	}
-	imp->best = imp->fd_props ? VISID_VK_IMPORT_DMABUF
-		    : imp->host_props && imp->host_align ? VISID_VK_IMPORT_HOST
-							 : VISID_VK_IMPORT_COPY;
+	if (imp->fd_props)
+		imp->best = VISID_VK_IMPORT_DMABUF;
+	else if (imp->host_props && imp->host_align)
+		imp->best = VISID_VK_IMPORT_HOST;
+	else
+		imp->best = VISID_VK_IMPORT_COPY;
 	imp->forced = best == VISID_VK_IMPORT_COPY;
 	imp->best = best > imp->best ? best : imp->best;
 	visid_dbg("vulkan: camera frames on '%s' take the %s path", gpu->props.deviceName,
@@ -166,8 +169,7 @@ static void log_copy(struct visid_vk_importer *imp, enum copy_reason reason, con
 	if (imp->logged & reason)
 		return;
 	imp->logged |= reason;
-	visid_info("vulkan: camera frames on '%s' are copied: %s", imp->gpu->props.deviceName,
-		   why);
+	visid_info("vulkan: camera frames on '%s' are copied: %s", imp->gpu->props.deviceName, why);
 }
 
 static int memory_type(const struct visid_gpu *gpu, uint32_t bits)
@@ -188,20 +190,20 @@ static int import_buffer(struct visid_vk_importer *imp, VkExternalMemoryHandleTy
 {
 	struct visid_gpu *gpu = imp->gpu;
 	VkExternalMemoryBufferCreateInfo external = {
-		.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
-		.handleTypes = type,
+	    .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+	    .handleTypes = type,
 	};
 	VkBufferCreateInfo info = {
-		.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-		.pNext = &external,
-		.size = size,
-		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-		.sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+	    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+	    .pNext = &external,
+	    .size = size,
+	    .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+	    .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
 	};
 	VkMemoryAllocateInfo alloc = {
-		.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-		.pNext = import,
-		.allocationSize = size,
+	    .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+	    .pNext = import,
+	    .allocationSize = size,
 	};
 	struct visid_vk_buffer *buf;
 	VkMemoryRequirements req;
@@ -222,8 +224,9 @@ static int import_buffer(struct visid_vk_importer *imp, VkExternalMemoryHandleTy
 	t = memory_type(gpu, req.memoryTypeBits & type_bits);
 	if (t < 0 || req.size > size) {
 		visid_warn("vulkan: %s on '%s': no memory type fits (%llu bytes needed, %llu "
-			   "imported)", what, gpu->props.deviceName,
-			   (unsigned long long)req.size, (unsigned long long)size);
+			   "imported)",
+			   what, gpu->props.deviceName, (unsigned long long)req.size,
+			   (unsigned long long)size);
 		visid_vk_buffer_destroy(buf);
 		return -ENOTSUP;
 	}
@@ -247,10 +250,10 @@ out_fail:
 
 static int import_dmabuf(struct visid_vk_importer *imp, int fd, struct visid_vk_buffer **out)
 {
-	VkMemoryFdPropertiesKHR props = { .sType = VK_STRUCTURE_TYPE_MEMORY_FD_PROPERTIES_KHR };
+	VkMemoryFdPropertiesKHR props = {.sType = VK_STRUCTURE_TYPE_MEMORY_FD_PROPERTIES_KHR};
 	VkImportMemoryFdInfoKHR import = {
-		.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR,
-		.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT,
+	    .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR,
+	    .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT,
 	};
 	off_t size = lseek(fd, 0, SEEK_END);
 	VkResult r;
@@ -281,12 +284,12 @@ static int import_host(struct visid_vk_importer *imp, uintptr_t base, uint64_t s
 		       struct visid_vk_buffer **out)
 {
 	VkMemoryHostPointerPropertiesEXT props = {
-		.sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT,
+	    .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT,
 	};
 	VkImportMemoryHostPointerInfoEXT import = {
-		.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
-		.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
-		.pHostPointer = (void *)base,
+	    .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+	    .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+	    .pHostPointer = (void *)base,
 	};
 	VkResult r;
 
@@ -332,8 +335,7 @@ static int span_buffer(struct visid_vk_importer *imp, enum visid_vk_import_path 
 		return -errno;
 	if (path == VISID_VK_IMPORT_HOST) {
 		base = start & ~(uintptr_t)(imp->host_align - 1);
-		end = (start + s->length + imp->host_align - 1) &
-		      ~(uintptr_t)(imp->host_align - 1);
+		end = (start + s->length + imp->host_align - 1) & ~(uintptr_t)(imp->host_align - 1);
 	}
 	for (int i = 0; i < CACHE_SIZE; i++) {
 		struct cached *e = &imp->cache[i];
@@ -356,7 +358,7 @@ static int span_buffer(struct visid_vk_importer *imp, enum visid_vk_import_path 
 		if (ret)
 			return ret;
 		c = slot_for(imp);
-		*c = (struct cached){ buf, path, st.st_dev, st.st_ino, base, 0 };
+		*c = (struct cached){buf, path, st.st_dev, st.st_ino, base, 0};
 		imp->stats.imports++;
 		visid_dbg("vulkan: camera buffer (dmabuf inode %lu) imported by %s, %llu bytes",
 			  (unsigned long)st.st_ino, visid_vk_import_path_name(path),
@@ -430,7 +432,7 @@ static int frame_spans(const struct visid_image *img, const int fd[2], const uin
 {
 	int n = 1;
 
-	spans[0] = (struct span){ fd[0], off[0], img->data, plane_bytes(img, 0) };
+	spans[0] = (struct span){fd[0], off[0], img->data, plane_bytes(img, 0)};
 	plane_span[0] = plane_span[1] = 0;
 	if (img->format != VISID_FMT_NV12)
 		return 1;
@@ -444,7 +446,7 @@ static int frame_spans(const struct visid_image *img, const int fd[2], const uin
 		spans[0].dmabuf_offset = off[0] < off[1] ? off[0] : off[1];
 		return 1;
 	}
-	spans[n] = (struct span){ fd[1], off[1], img->uv, plane_bytes(img, 1) };
+	spans[n] = (struct span){fd[1], off[1], img->uv, plane_bytes(img, 1)};
 	plane_span[1] = n++;
 	return n;
 }
@@ -501,9 +503,9 @@ int visid_vk_import(struct visid_vk_importer *imp, const struct visid_image *img
 	if (path == VISID_VK_IMPORT_COPY && imp->forced)
 		log_copy(imp, COPY_FORCED, "zero copy is turned off");
 	else if (path == VISID_VK_IMPORT_COPY)
-		log_copy(imp, COPY_NO_EXTENSION, "the device has neither "
-			 VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME " nor "
-			 VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
+		log_copy(imp, COPY_NO_EXTENSION,
+			 "the device has neither " VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME
+			 " nor " VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
 	else if (!dmabuf_fd || dmabuf_fd[0] < 0)
 		log_copy(imp, COPY_NO_DMABUF, "the frames are not in camera buffers (no dmabuf)");
 	for (; path < VISID_VK_IMPORT_COPY && dmabuf_fd && dmabuf_fd[0] >= 0; path++) {

@@ -32,9 +32,9 @@ enum visid_vk_import_path {
 };
 
 struct visid_vk_import_stats {
-	uint64_t frames;  /* frames made readable */
-	uint64_t copies;  /* whole-frame copies made for them (0 or 1 per frame) */
-	uint64_t imports; /* camera buffers imported (each once while it stays cached) */
+	uint64_t frames;     /* frames made readable */
+	uint64_t copies;     /* whole-frame copies made for them (0 or 1 per frame) */
+	uint64_t imports;    /* camera buffers imported (each once while it stays cached) */
 	uint64_t by_path[3]; /* frames per visid_vk_import_path */
 	enum visid_vk_import_path last; /* path of the last frame */
 };

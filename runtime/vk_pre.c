@@ -116,9 +116,9 @@ static int check_frame(const struct visid_vk_frame *f)
 	if (end0 > f->plane[0].size || (f->format == VISID_FMT_NV12 && end1 > f->plane[1].size) ||
 	    f->offset[0] > UINT32_MAX - f->stride[0] * (uint64_t)f->height) {
 		visid_err("vulkan preprocess: %s frame %dx%d (stride %u at %u) does not fit its "
-			  "%llu-byte buffer view", visid_pixel_format_name(f->format), f->width,
-			  f->height, f->stride[0], f->offset[0],
-			  (unsigned long long)f->plane[0].size);
+			  "%llu-byte buffer view",
+			  visid_pixel_format_name(f->format), f->width, f->height, f->stride[0],
+			  f->offset[0], (unsigned long long)f->plane[0].size);
 		return -EINVAL;
 	}
 	return 0;
@@ -139,7 +139,7 @@ static int dispatch(struct visid_vk_pre *pre, const char *shader, int format,
 		    const struct visid_vk_view views[3], const void *push, uint32_t push_size,
 		    uint64_t invocations, const char *label)
 {
-	const int32_t spec[] = { LOCAL_SIZE, format };
+	const int32_t spec[] = {LOCAL_SIZE, format};
 	uint64_t groups = (invocations + LOCAL_SIZE - 1) / LOCAL_SIZE;
 	uint32_t gx = groups < MAX_GROUPS ? (uint32_t)groups : MAX_GROUPS;
 	struct visid_vk_pipeline *pipe;
@@ -159,8 +159,8 @@ static int reserve_scratch(struct visid_vk_pre *pre, uint64_t bytes)
 		return 0;
 	visid_vk_buffer_destroy(pre->scratch);
 	pre->scratch = NULL;
-	return visid_vk_buffer_create(pre->gpu, bytes, VISID_VK_BUFFER_DEVICE,
-				      "preprocess shrink", &pre->scratch);
+	return visid_vk_buffer_create(pre->gpu, bytes, VISID_VK_BUFFER_DEVICE, "preprocess shrink",
+				      &pre->scratch);
 }
 
 /*
@@ -173,14 +173,14 @@ static int record_shrink(struct visid_vk_pre *pre, const struct visid_vk_frame *
 {
 	int w = plan->x1 - plan->x0, h = plan->y1 - plan->y0;
 	struct shrink_params p = {
-		.region_x = plan->x0,
-		.region_y = plan->y0,
-		.region_w = w,
-		.region_h = h,
-		.sx = (float)plan->sx,
-		.sy = (float)plan->sy,
+	    .region_x = plan->x0,
+	    .region_y = plan->y0,
+	    .region_w = w,
+	    .region_h = h,
+	    .sx = (float)plan->sx,
+	    .sy = (float)plan->sy,
 	};
-	struct visid_vk_view v[3] = { frame->plane[0], frame->plane[1], { 0 } };
+	struct visid_vk_view v[3] = {frame->plane[0], frame->plane[1], {0}};
 	int ret;
 
 	frame_params(frame, &p.f);
@@ -189,7 +189,7 @@ static int record_shrink(struct visid_vk_pre *pre, const struct visid_vk_frame *
 		       "preprocess shrink");
 	if (ret)
 		return ret;
-	sp->f = (struct frame_params){ .width = w, .height = h, .stride = 4u * w };
+	sp->f = (struct frame_params){.width = w, .height = h, .stride = 4u * w};
 	views[0] = views[1] = v[2];
 	return 0;
 }
@@ -197,9 +197,9 @@ static int record_shrink(struct visid_vk_pre *pre, const struct visid_vk_frame *
 int visid_vk_pre_run(struct visid_vk_pre *pre, const struct visid_vk_frame *frame,
 		     const struct visid_resample *rs, struct visid_vk_view out)
 {
-	struct visid_vk_view views[3] = { frame->plane[0], frame->plane[1], out };
-	struct sample_params sp = { .out_w = rs->out_w, .out_h = rs->out_h,
-				    .mean = rs->mean, .std = rs->std };
+	struct visid_vk_view views[3] = {frame->plane[0], frame->plane[1], out};
+	struct sample_params sp = {
+	    .out_w = rs->out_w, .out_h = rs->out_h, .mean = rs->mean, .std = rs->std};
 	const struct visid_vk_timing *t;
 	struct visid_pre_plan plan;
 	int ret, shrunk, n;
@@ -235,11 +235,11 @@ int visid_vk_pre_run(struct visid_vk_pre *pre, const struct visid_vk_frame *fram
 	if (!ret && shrunk && plan.x0 < plan.x1 && plan.y0 < plan.y1)
 		ret = record_shrink(pre, frame, &plan, &sp, views);
 	else if (!ret && shrunk)
-		sp.f = (struct frame_params){ 0 };	/* nothing of the frame inside: black */
+		sp.f = (struct frame_params){0}; /* nothing of the frame inside: black */
 	if (!ret)
-		ret = dispatch(pre, "pre_sample", shrunk ? FMT_RGBX : (int)frame->format, views,
-			       &sp, sizeof(sp), (uint64_t)rs->out_w * rs->out_h,
-			       "preprocess sample");
+		ret =
+		    dispatch(pre, "pre_sample", shrunk ? FMT_RGBX : (int)frame->format, views, &sp,
+			     sizeof(sp), (uint64_t)rs->out_w * rs->out_h, "preprocess sample");
 	if (!ret)
 		ret = visid_vk_seq_end(pre->seq);
 	if (!ret)

@@ -85,5 +85,6 @@ void vt_frame_fill(const struct visid_image *src, int x0, int y0, struct visid_i
 	for (int y = 0; y < dst->height; y++)
 		for (int x = 0; x < dst->width; x++)
 			fill_pixel(dst, x, y,
-				   src->data + (size_t)(y0 + y) * src->stride + 3 * (size_t)(x0 + x));
+				   src->data + (size_t)(y0 + y) * src->stride +
+				       3 * (size_t)(x0 + x));
 }

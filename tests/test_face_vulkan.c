@@ -43,8 +43,8 @@ static int fv_init(void)
 {
 	char dir[256];
 	struct visid_face_options opt = {
-		.model_dir = visid_test_model("", dir, sizeof(dir)),
-		.backend = VISID_BACKEND_CPU,
+	    .model_dir = visid_test_model("", dir, sizeof(dir)),
+	    .backend = VISID_BACKEND_CPU,
 	};
 
 	if (vt_init() || visid_face_pipeline_create(&opt, &cpu_pipe))
@@ -94,9 +94,9 @@ static int compare_faces(const char *what, const struct visid_face *a, int na,
 			kp = fmax(kp, fmax(fabs(a[i].keypoints[k][0] - b[i].keypoints[k][0]),
 					   fabs(a[i].keypoints[k][1] - b[i].keypoints[k][1])));
 		VT_CHECK(visid_box_iou(a[i].box, b[i].box) >= 0.98f && kp <= 1.0 &&
-				 fabsf(a[i].score - b[i].score) <= 0.01f,
-			 "%s face %d: IoU %.3f, keypoints %.2f px apart, scores %.3f / %.3f",
-			 what, i, visid_box_iou(a[i].box, b[i].box), kp, a[i].score, b[i].score);
+			     fabsf(a[i].score - b[i].score) <= 0.01f,
+			 "%s face %d: IoU %.3f, keypoints %.2f px apart, scores %.3f / %.3f", what,
+			 i, visid_box_iou(a[i].box, b[i].box), kp, a[i].score, b[i].score);
 	}
 	return na;
 }
@@ -135,7 +135,7 @@ static void test_same_as_cpu(void)
 /* The whole chain on Vulkan lands on the reference vector of sample1's face. */
 static void test_golden_face(void)
 {
-	static const float golden_box[4] = { 1466.9f, 247.5f, 1635.2f, 415.7f };
+	static const float golden_box[4] = {1466.9f, 247.5f, 1635.2f, 415.7f};
 	struct visid_face faces[VISID_MAX_FACES];
 	float vec[VISID_EMBED_DIM], *gold = NULL;
 	struct visid_image img;
@@ -158,8 +158,10 @@ static void test_golden_face(void)
 						  path, sizeof(path)),
 				&gold) == VISID_EMBED_DIM) {
 		printf("\n    Vulkan: cosine to the golden vector %.4f ", cosine(vec, gold));
-		VT_CHECK(cosine(vec, gold) > 0.95, "sample1 on Vulkan: cosine %.4f to the golden "
-			 "embedding", cosine(vec, gold));
+		VT_CHECK(cosine(vec, gold) > 0.95,
+			 "sample1 on Vulkan: cosine %.4f to the golden "
+			 "embedding",
+			 cosine(vec, gold));
 	} else {
 		VT_CHECK(0, "sample1 on Vulkan: no vector, or no golden vector to compare");
 	}
@@ -203,7 +205,7 @@ static void test_camera_frame_imported(void)
 {
 	struct visid_face cf[VISID_MAX_FACES], vf[VISID_MAX_FACES];
 	struct visid_face_stats before, after;
-	struct visid_frame frame = { 0 };
+	struct visid_frame frame = {0};
 	struct visid_image photo;
 	size_t size;
 	uint8_t *map;
@@ -240,8 +242,8 @@ static void test_camera_frame_imported(void)
 	/* A memfd is no dmabuf: a device that imports dmabufs takes the host path for it. */
 	if (visid_vk_import_path_for(vt_gpu) != VISID_VK_IMPORT_COPY) {
 		VT_CHECK(!strcmp(after.frame_path, "host pointer") &&
-				 after.frame_copies == before.frame_copies &&
-				 after.frame_imports - before.frame_imports == 1,
+			     after.frame_copies == before.frame_copies &&
+			     after.frame_imports - before.frame_imports == 1,
 			 "%s path: %llu copies, %llu imports for 2 frames of 1 buffer",
 			 after.frame_path,
 			 (unsigned long long)(after.frame_copies - before.frame_copies),
@@ -259,6 +261,6 @@ out_close:
 	VT_NO_VALIDATION_MESSAGES();
 }
 
-VISID_SUITE(face_vulkan, "face-vulkan", fv_init, fv_clean, fv_skip,
-	    VISID_TEST(test_same_as_cpu), VISID_TEST(test_golden_face),
-	    VISID_TEST(test_photo_frames_copied_once), VISID_TEST(test_camera_frame_imported))
+VISID_SUITE(face_vulkan, "face-vulkan", fv_init, fv_clean, fv_skip, VISID_TEST(test_same_as_cpu),
+	    VISID_TEST(test_golden_face), VISID_TEST(test_photo_frames_copied_once),
+	    VISID_TEST(test_camera_frame_imported))

@@ -47,11 +47,11 @@
 #include "vk_import.h"
 #include "vk_pre.h"
 
-#define FRAMES 3
+#define FRAMES	    3
 #define OUT_BUFFERS 3
 /* Frames the capture side may give before the loop shows the written picture. */
 #define SETTLE_FRAMES 12
-#define MEMBER "Angelina"
+#define MEMBER	      "Angelina"
 /* The shader against the C reference on identical bytes, as in the pre suite. */
 #define PRE_TOL 2e-4
 
@@ -122,7 +122,7 @@ static void quiet(enum visid_log_level level, const char *msg, void *data)
 
 static const char *chain_skip(void)
 {
-	struct visid_gpu_options opt = { 0 };
+	struct visid_gpu_options opt = {0};
 	struct visid_gpu *gpu;
 	char path[256];
 	int ret;
@@ -158,17 +158,19 @@ static double now_ms(void)
 static int select_hdmi(int fd, int output)
 {
 	for (uint32_t i = 0; i < 16; i++) {
-		struct v4l2_output o = { .index = i };
-		struct v4l2_input in = { .index = i };
+		struct v4l2_output o = {.index = i};
+		struct v4l2_input in = {.index = i};
 		const char *name;
 		int index = (int)i;
 
 		if (output ? ioctl(fd, VIDIOC_ENUMOUTPUT, &o) : ioctl(fd, VIDIOC_ENUMINPUT, &in))
 			break;
 		name = output ? (const char *)o.name : (const char *)in.name;
-		if (strstr(name, "HDMI"))
-			return ioctl(fd, output ? VIDIOC_S_OUTPUT : VIDIOC_S_INPUT, &index) ? -errno
-											     : 0;
+		if (!strstr(name, "HDMI"))
+			continue;
+		if (ioctl(fd, output ? VIDIOC_S_OUTPUT : VIDIOC_S_INPUT, &index))
+			return -errno;
+		return 0;
 	}
 	return -ENOENT;
 }
@@ -182,7 +184,7 @@ static int select_hdmi(int fd, int output)
 static int connect_loop(struct visid_source *src)
 {
 	struct visid_v4l2 *cam = visid_source_camera(src);
-	struct v4l2_queryctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
+	struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
 	int fd = open(cap_path, O_RDWR | O_CLOEXEC), ret = -ENOENT;
 	uint32_t id;
 
@@ -194,7 +196,7 @@ static int connect_loop(struct visid_source *src)
 		if (!strncmp(name, "HDMI", 4) && strstr(name, "Is Connected To") &&
 		    q.type == V4L2_CTRL_TYPE_MENU) {
 			for (int i = q.minimum; i <= q.maximum && ret == -ENOENT; i++) {
-				struct v4l2_querymenu m = { .id = q.id, .index = (uint32_t)i };
+				struct v4l2_querymenu m = {.id = q.id, .index = (uint32_t)i};
 
 				if (!ioctl(fd, VIDIOC_QUERYMENU, &m) &&
 				    strstr((const char *)m.name, "HDMI"))
@@ -223,9 +225,8 @@ struct output {
 
 static int output_start(struct output *o, const struct visid_image *picture)
 {
-	struct v4l2_requestbuffers req = { .count = OUT_BUFFERS,
-					   .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
-					   .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_requestbuffers req = {
+	    .count = OUT_BUFFERS, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
 	int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
 
 	o->fmt.type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
@@ -237,15 +238,15 @@ static int output_start(struct output *o, const struct visid_image *picture)
 	    req.count < OUT_BUFFERS)
 		return -errno;
 	for (int i = 0; i < OUT_BUFFERS; i++) {
-		struct v4l2_buffer b = { .index = i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
-					 .memory = V4L2_MEMORY_MMAP };
+		struct v4l2_buffer b = {
+		    .index = i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
 		struct visid_image dst = *picture;
 
 		if (ioctl(o->fd, VIDIOC_QUERYBUF, &b))
 			return -errno;
 		o->length[i] = b.length;
-		o->map[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd,
-				 b.m.offset);
+		o->map[i] =
+		    mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, b.m.offset);
 		if (o->map[i] == MAP_FAILED) {
 			o->map[i] = NULL;
 			return -errno;
@@ -270,7 +271,7 @@ static int output_start(struct output *o, const struct visid_image *picture)
 /* Gives back to the output queue every buffer vivid has shown, so the loop never runs dry. */
 static void output_requeue(struct output *o)
 {
-	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
 
 	while (!ioctl(o->fd, VIDIOC_DQBUF, &b)) {
 		b.bytesused = o->fmt.fmt.pix.sizeimage;
@@ -304,8 +305,8 @@ static int make_picture(int width, int height, struct visid_image *yuyv)
 	ret = visid_image_alloc(&rgb, width, height, VISID_FMT_RGB24);
 	if (!ret) {
 		double s = (double)width / photo.width < (double)height / photo.height
-				   ? (double)width / photo.width
-				   : (double)height / photo.height;
+			       ? (double)width / photo.width
+			       : (double)height / photo.height;
 		int w = (int)(photo.width * s), h = (int)(photo.height * s);
 
 		visid_draw_image(&rgb, &photo, (width - w) / 2, (height - h) / 2, w, h);
@@ -319,11 +320,10 @@ static int make_picture(int width, int height, struct visid_image *yuyv)
 }
 
 /* The member, enrolled from the other photo in a fresh state directory, as a gallery. */
-static int enroll(struct visid_face_pipeline *pipe, struct visid_gallery **gallery,
-		  int64_t *member)
+static int enroll(struct visid_face_pipeline *pipe, struct visid_gallery **gallery, int64_t *member)
 {
 	struct visid_store_slot slots[VISID_POSE_COUNT];
-	struct visid_store_options sopt = { 0 };
+	struct visid_store_options sopt = {0};
 	struct visid_store_gallery g;
 	struct visid_store *store = NULL;
 	struct visid_face face;
@@ -373,7 +373,8 @@ static int enroll(struct visid_face_pipeline *pipe, struct visid_gallery **galle
 	VT_CHECK(ret == 0 && g.count == 1, "gallery in %.200s: %d, %d members", dir, ret,
 		 ret ? 0 : g.count);
 	if (!ret)
-		ret = visid_gallery_create(VISID_STORE_MAX_MEMBERS, VISID_MATCH_MAX_VECTORS, gallery);
+		ret =
+		    visid_gallery_create(VISID_STORE_MAX_MEMBERS, VISID_MATCH_MAX_VECTORS, gallery);
 	if (!ret)
 		ret = visid_gallery_set(*gallery, (uint64_t)g.members[0].id,
 					g.members[0].vectors[VISID_POSE_FRONT], 1);
@@ -416,8 +417,8 @@ static void check_import(struct chain *c, const struct visid_frame *frame)
 	int ret;
 
 	visid_pre_detector_map(frame->image.width, frame->image.height, NULL, 192, 192, 1, &rs);
-	ret = visid_vk_import(c->importer, &frame->image, frame->dmabuf_fd, frame->dmabuf_offset,
-			      &f);
+	ret =
+	    visid_vk_import(c->importer, &frame->image, frame->dmabuf_fd, frame->dmabuf_offset, &f);
 	if (!ret)
 		ret = visid_vk_pre_run(c->pre, &f, &rs, visid_vk_whole(c->pre_out));
 	if (!ret)
@@ -435,11 +436,11 @@ static void check_import(struct chain *c, const struct visid_frame *frame)
 static int process(struct chain *c, const struct visid_frame *frame, double ms[3])
 {
 	struct visid_face faces[VISID_MAX_FACES];
-	struct visid_overlay_face box = { .color = 0x40c040, .label = MEMBER };
-	struct visid_overlay_scene scene = { .frame = &frame->image };
+	struct visid_overlay_face box = {.color = 0x40c040, .label = MEMBER};
+	struct visid_overlay_scene scene = {.frame = &frame->image};
 	struct visid_image canvas;
 	float vec[VISID_EMBED_DIM];
-	struct visid_match m = { .member = -1 };
+	struct visid_match m = {.member = -1};
 	double t0 = now_ms();
 	int n, ret;
 
@@ -467,11 +468,12 @@ static int process(struct chain *c, const struct visid_frame *frame, double ms[3
 		VT_CHECK(visid_screen_present(c->scr) == 0, "%s: page flip of frame %llu", card,
 			 (unsigned long long)frame->sequence);
 	else
-		VT_CHECK(0, "%s: cannot draw frame %llu", card, (unsigned long long)frame->sequence);
+		VT_CHECK(0, "%s: cannot draw frame %llu", card,
+			 (unsigned long long)frame->sequence);
 	ms[2] = now_ms() - t0;
 	printf("\n    frame %llu: %d face(s), score %.3f, detect %.0f ms, embed+match %.0f ms, "
-	       "draw+flip %.0f ms", (unsigned long long)frame->sequence, n, m.score, ms[0],
-	       ms[1], ms[2]);
+	       "draw+flip %.0f ms",
+	       (unsigned long long)frame->sequence, n, m.score, ms[0], ms[1], ms[2]);
 	fflush(stdout);
 	return !ret && m.accepted;
 }
@@ -481,8 +483,7 @@ static int frame_is_picture(const struct visid_frame *frame, const struct visid_
 {
 	const struct visid_image *img = &frame->image;
 
-	if (img->format != VISID_FMT_YUYV || img->width != pic->width ||
-	    img->height != pic->height)
+	if (img->format != VISID_FMT_YUYV || img->width != pic->width || img->height != pic->height)
 		return 0;
 	for (int y = 0; y < img->height; y++)
 		if (memcmp(img->data + (size_t)y * img->stride, pic->data + (size_t)y * pic->stride,
@@ -494,11 +495,11 @@ static int frame_is_picture(const struct visid_frame *frame, const struct visid_
 static int open_chain(struct chain *c)
 {
 	const char *backend = getenv("VISID_CHAIN_BACKEND");
-	struct visid_gpu_options gopt = { 0 };
-	struct visid_face_options fopt = { .backend = VISID_BACKEND_VULKAN };
+	struct visid_gpu_options gopt = {0};
+	struct visid_face_options fopt = {.backend = VISID_BACKEND_VULKAN};
 	struct visid_source_options sopt;
 	struct visid_config cfg;
-	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_format fmt = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
 	char dir[256], spec[80];
 	int fd, ret;
 
@@ -527,8 +528,8 @@ static int open_chain(struct chain *c)
 		 strerror(-ret));
 	if (ret)
 		return ret;
-	printf("\n    vivid %s -> %s, HDMI %ux%u, screen %s", out_path, cap_path,
-	       fmt.fmt.pix.width, fmt.fmt.pix.height, card);
+	printf("\n    vivid %s -> %s, HDMI %ux%u, screen %s", out_path, cap_path, fmt.fmt.pix.width,
+	       fmt.fmt.pix.height, card);
 
 	ret = make_picture((int)fmt.fmt.pix.width, (int)fmt.fmt.pix.height, &c->picture);
 	if (!ret)
@@ -619,7 +620,7 @@ static void chain_stats(const struct chain *c, struct visid_face_stats *st)
 
 static void test_photo_through_vivid_to_screen(void)
 {
-	struct chain c = { .out.fd = -1 };
+	struct chain c = {.out.fd = -1};
 	struct visid_face_stats before, after;
 	struct visid_frame frame;
 	int seen = 0, exact = 0, recognised = 0, ret = 0;
@@ -649,17 +650,17 @@ static void test_photo_through_vivid_to_screen(void)
 	}
 	chain_stats(&c, &after);
 	printf("\n    %d frames equal to the picture, %d recognised, %llu page flips; frames to "
-	       "the device: %s, %llu copies, %llu imports ", exact, recognised,
-	       (unsigned long long)(visid_screen_presented(c.scr) - flips), after.frame_path,
-	       (unsigned long long)(after.frame_copies - before.frame_copies),
+	       "the device: %s, %llu copies, %llu imports ",
+	       exact, recognised, (unsigned long long)(visid_screen_presented(c.scr) - flips),
+	       after.frame_path, (unsigned long long)(after.frame_copies - before.frame_copies),
 	       (unsigned long long)(after.frame_imports - before.frame_imports));
 	VT_CHECK(exact == FRAMES && recognised == FRAMES &&
-			 visid_screen_presented(c.scr) - flips == FRAMES,
+		     visid_screen_presented(c.scr) - flips == FRAMES,
 		 "%d of %d frames were the picture, %d recognised, %llu flips", exact, FRAMES,
 		 recognised, (unsigned long long)(visid_screen_presented(c.scr) - flips));
 	if (c.gpu && visid_vk_import_path_for(c.gpu) != VISID_VK_IMPORT_COPY)
 		VT_CHECK(after.frame_copies == before.frame_copies &&
-				 after.frame_imports > before.frame_imports,
+			     after.frame_imports > before.frame_imports,
 			 "camera frames on '%s' were copied %llu times (%s path)",
 			 visid_gpu_name(c.gpu),
 			 (unsigned long long)(after.frame_copies - before.frame_copies),

@@ -107,9 +107,9 @@ struct gpu_frame {
  */
 static int upload_frame(const struct visid_image *img, int separate_uv, struct gpu_frame *g)
 {
-	static const uint32_t offsets[2] = { 7, 5 };
+	static const uint32_t offsets[2] = {7, 5};
 	int planes = img->format == VISID_FMT_NV12 ? 2 : 1;
-	size_t len[2] = { vt_plane_bytes(img, 0), planes > 1 ? vt_plane_bytes(img, 1) : 0 };
+	size_t len[2] = {vt_plane_bytes(img, 0), planes > 1 ? vt_plane_bytes(img, 1) : 0};
 	uint32_t uv_at = (uint32_t)(offsets[0] + len[0] + 6);
 
 	memset(g, 0, sizeof(*g));
@@ -162,8 +162,9 @@ static int compare(const struct visid_image *img, const struct gpu_frame *g,
 	int ret = -1;
 
 	memset(d, 0, sizeof(*d));
-	if (!ref || !got || visid_vk_buffer_create(vt_gpu, n * sizeof(float),
-						   VISID_VK_BUFFER_DEVICE, "test out", &out))
+	if (!ref || !got ||
+	    visid_vk_buffer_create(vt_gpu, n * sizeof(float), VISID_VK_BUFFER_DEVICE, "test out",
+				   &out))
 		goto out_free;
 	ret = visid_pre_resample(img, rs, ref);
 	VT_CHECK(ret == 0, "C reference on %s: %d", visid_pixel_format_name(img->format), ret);
@@ -191,8 +192,8 @@ out_free:
 }
 
 static const enum visid_pixel_format formats[] = {
-	VISID_FMT_RGB24, VISID_FMT_BGR24, VISID_FMT_XRGB8888,
-	VISID_FMT_YUYV,	 VISID_FMT_NV12,  VISID_FMT_GREY,
+    VISID_FMT_RGB24, VISID_FMT_BGR24, VISID_FMT_XRGB8888,
+    VISID_FMT_YUYV,  VISID_FMT_NV12,  VISID_FMT_GREY,
 };
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
 
@@ -224,8 +225,9 @@ static void check_formats(const struct visid_image *src, int x0, int y0, int w, 
 			if (shrinks)
 				VT_CHECK(d.max <= SHRINK_TOL && d.over * 100 <= d.count,
 					 "%s %s%s (%dx%d, stride %d): max %.2g, %d of %d off "
-					 "by more than %.0e", what, name, sep ? " 2-plane" : "",
-					 w, h, img.stride, d.max, d.over, d.count, DIRECT_TOL);
+					 "by more than %.0e",
+					 what, name, sep ? " 2-plane" : "", w, h, img.stride, d.max,
+					 d.over, d.count, DIRECT_TOL);
 			else
 				VT_CHECK(d.max <= DIRECT_TOL,
 					 "%s %s%s (%dx%d, stride %d): max %.2g, mean %.2g", what,
@@ -261,13 +263,14 @@ static void test_detector_fit(void)
 /* The refiner's square ROI around a face near the corner: part of it is off the frame. */
 static void test_roi_off_frame(void)
 {
-	const float box[4] = { -20.5f, 30.25f, 60.75f, 111.0f };
+	const float box[4] = {-20.5f, 30.25f, 60.75f, 111.0f};
 	struct visid_resample rs;
 	float rect[4];
 
 	visid_pre_roi_rect(box, rect);
 	VT_CHECK(visid_pre_detector_map(257, 199, rect, VISID_ROI_SIZE, VISID_ROI_SIZE, 1, &rs) ==
-			 0, "ROI map");
+		     0,
+		 "ROI map");
 	check_formats(&photo, 3, 9, 257, 199, 3, &rs, 0, "ROI crop");
 }
 
@@ -275,7 +278,7 @@ static void test_roi_off_frame(void)
 static void test_embedder_rotated(void)
 {
 	double angle = 17 * M_PI / 180, scale = 1 / 1.3;
-	double sim[4] = { scale * cos(angle), scale * sin(angle), 0, 0 };
+	double sim[4] = {scale * cos(angle), scale * sin(angle), 0, 0};
 	struct visid_resample rs;
 
 	/* Put the crop's centre on the photo's (140, 120). */
@@ -299,7 +302,7 @@ static void test_large_downscale(void)
 static void test_large_face_region(void)
 {
 	double scale = 1 / 4.2;
-	double sim[4] = { scale, 0, 0, 0 };
+	double sim[4] = {scale, 0, 0, 0};
 	struct visid_resample rs;
 
 	sim[2] = 56 - scale * 250;
@@ -311,7 +314,7 @@ static void test_large_face_region(void)
 /* A crop entirely off the frame is black everywhere, with and without the pre-shrink. */
 static void test_all_outside(void)
 {
-	const float rects[2][4] = { { 5000, 5000, 80, 80 }, { -9000, 10, 4000, 4000 } };
+	const float rects[2][4] = {{5000, 5000, 80, 80}, {-9000, 10, 4000, 4000}};
 
 	for (int i = 0; i < 2; i++) {
 		struct visid_resample rs;
@@ -341,7 +344,7 @@ static void test_report_timing(void)
 	struct visid_image img;
 	struct gpu_frame g;
 	float *host = malloc(640 * 480 * 3 * sizeof(float));
-	double cpu[2] = { 0 }, gpu[2] = { 0 }, kernel[2] = { 0 };
+	double cpu[2] = {0}, gpu[2] = {0}, kernel[2] = {0};
 	const int reps = 5;
 
 	if (!host || make_frame(&group, 0, 0, 480, 320, VISID_FMT_YUYV, 0, &img)) {
@@ -368,10 +371,11 @@ static void test_report_timing(void)
 				kernel[k] += visid_vk_pre_last_ms(pre);
 			}
 		}
-		printf("\n    480x320 YUYV -> 480x320 fit: CPU %.2f ms, GPU %.2f ms (shaders %.2f); "
-		       "-> 192x192 letterbox: CPU %.2f ms, GPU %.2f ms (shaders %.2f) ",
-		       cpu[0] / reps, gpu[0] / reps, kernel[0] / reps, cpu[1] / reps,
-		       gpu[1] / reps, kernel[1] / reps);
+		printf(
+		    "\n    480x320 YUYV -> 480x320 fit: CPU %.2f ms, GPU %.2f ms (shaders %.2f); "
+		    "-> 192x192 letterbox: CPU %.2f ms, GPU %.2f ms (shaders %.2f) ",
+		    cpu[0] / reps, gpu[0] / reps, kernel[0] / reps, cpu[1] / reps, gpu[1] / reps,
+		    kernel[1] / reps);
 	}
 	VT_NO_VALIDATION_MESSAGES();
 	visid_vk_buffer_destroy(out);

@@ -21,8 +21,8 @@
 #include "vk_test.h"
 
 /* As the pre suite: the shader against the reference on identical bytes. */
-#define TOL 2e-4
-#define WIDTH 320
+#define TOL    2e-4
+#define WIDTH  320
 #define HEIGHT 240
 /* Where the frame starts in its buffer, as a V4L2 data_offset would put it. */
 #define DATA_OFFSET 100
@@ -90,8 +90,8 @@ static int buffer_open(struct cam_buffer *b, size_t size, void *at)
 		VT_CHECK(0, "memfd of %zu bytes: %s", size, strerror(errno));
 		return -1;
 	}
-	b->map = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0),
-		      b->fd, 0);
+	b->map =
+	    mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0), b->fd, 0);
 	if (b->map == MAP_FAILED) {
 		VT_CHECK(0, "mapping the memfd: %s", strerror(errno));
 		close(b->fd);
@@ -174,7 +174,7 @@ static struct visid_vk_import_stats stats_of(struct visid_vk_importer *imp)
  */
 static void test_host_import_in_place(void)
 {
-	struct cam_buffer bufs[3] = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 } };
+	struct cam_buffer bufs[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}};
 	struct visid_vk_importer *imp = NULL;
 	struct visid_vk_import_stats st;
 	int ok = 1;
@@ -189,8 +189,8 @@ static void test_host_import_in_place(void)
 		ok = !buffer_open(&bufs[i], buffer_size(VISID_FMT_YUYV), NULL);
 	for (int round = 0; round < 2 && ok && imp; round++) {
 		for (int i = 0; i < 3; i++) {
-			int fds[2] = { bufs[i].fd, -1 };
-			uint32_t offs[2] = { DATA_OFFSET, 0 };
+			int fds[2] = {bufs[i].fd, -1};
+			uint32_t offs[2] = {DATA_OFFSET, 0};
 			struct visid_image img;
 			struct visid_vk_frame f;
 			char what[64];
@@ -198,7 +198,8 @@ static void test_host_import_in_place(void)
 			frame_in(&bufs[i], NULL, VISID_FMT_YUYV, &img);
 			vt_frame_fill(&photo, 40 * i + 60 * round, 30 * round, &img);
 			snprintf(what, sizeof(what), "buffer %d, round %d", i, round);
-			VT_CHECK(visid_vk_import(imp, &img, fds, offs, &f) == 0, "%s: import", what);
+			VT_CHECK(visid_vk_import(imp, &img, fds, offs, &f) == 0, "%s: import",
+				 what);
 			VT_CHECK(f.plane[0].buf && f.offset[0] % 4096 == DATA_OFFSET,
 				 "%s: frame at offset %u of the imported pages", what, f.offset[0]);
 			check_pixels(&img, &f, what);
@@ -210,7 +211,7 @@ static void test_host_import_in_place(void)
 		       (unsigned long long)st.frames, (unsigned long long)st.imports,
 		       (unsigned long long)st.copies);
 		VT_CHECK(st.frames == 6 && st.imports == 3 && st.copies == 0 &&
-				 st.by_path[VISID_VK_IMPORT_HOST] == 6,
+			     st.by_path[VISID_VK_IMPORT_HOST] == 6,
 			 "6 frames in 3 buffers: %llu imports, %llu copies, %llu by host pointer",
 			 (unsigned long long)st.imports, (unsigned long long)st.copies,
 			 (unsigned long long)st.by_path[VISID_VK_IMPORT_HOST]);
@@ -227,7 +228,7 @@ static void test_host_import_in_place(void)
  */
 static void test_host_import_nv12(void)
 {
-	struct cam_buffer luma = { .fd = -1 }, chroma = { .fd = -1 };
+	struct cam_buffer luma = {.fd = -1}, chroma = {.fd = -1};
 	struct visid_vk_importer *imp = NULL;
 
 	if (visid_vk_import_path_for(vt_gpu) == VISID_VK_IMPORT_COPY)
@@ -237,8 +238,8 @@ static void test_host_import_nv12(void)
 	    buffer_open(&chroma, (WIDTH + 8) * HEIGHT / 2 + 64, NULL))
 		goto out_close;
 	for (int planes = 1; planes <= 2; planes++) {
-		int fds[2] = { luma.fd, planes == 2 ? chroma.fd : luma.fd };
-		uint32_t offs[2] = { DATA_OFFSET, 0 };
+		int fds[2] = {luma.fd, planes == 2 ? chroma.fd : luma.fd};
+		uint32_t offs[2] = {DATA_OFFSET, 0};
 		struct visid_vk_import_stats before = stats_of(imp), after;
 		struct visid_image img;
 		struct visid_vk_frame f;
@@ -246,12 +247,13 @@ static void test_host_import_nv12(void)
 		frame_in(&luma, planes == 2 ? &chroma : NULL, VISID_FMT_NV12, &img);
 		offs[1] = planes == 2 ? 36 : (uint32_t)(img.uv - luma.map);
 		vt_frame_fill(&photo, 17 * planes, 9, &img);
-		VT_CHECK(visid_vk_import(imp, &img, fds, offs, &f) == 0, "NV12 in %d buffers", planes);
+		VT_CHECK(visid_vk_import(imp, &img, fds, offs, &f) == 0, "NV12 in %d buffers",
+			 planes);
 		check_pixels(&img, &f, planes == 2 ? "NV12, chroma apart" : "NV12, one buffer");
 		after = stats_of(imp);
 		VT_CHECK(after.copies == before.copies && after.imports - before.imports == 1,
-			 "NV12 in %d buffers: %llu new imports, %llu copies",
-			 planes, (unsigned long long)(after.imports - before.imports),
+			 "NV12 in %d buffers: %llu new imports, %llu copies", planes,
+			 (unsigned long long)(after.imports - before.imports),
 			 (unsigned long long)(after.copies - before.copies));
 	}
 out_close:
@@ -267,7 +269,7 @@ out_close:
  */
 static void test_replaced_mapping(void)
 {
-	struct cam_buffer a = { .fd = -1 }, b = { .fd = -1 };
+	struct cam_buffer a = {.fd = -1}, b = {.fd = -1};
 	struct visid_vk_importer *imp = NULL;
 	struct visid_image img;
 	struct visid_vk_frame f;
@@ -280,8 +282,9 @@ static void test_replaced_mapping(void)
 		goto out_close;
 	frame_in(&a, NULL, VISID_FMT_RGB24, &img);
 	vt_frame_fill(&photo, 0, 0, &img);
-	VT_CHECK(visid_vk_import(imp, &img, (int[]){ a.fd, -1 }, (uint32_t[]){ DATA_OFFSET, 0 },
-				 &f) == 0, "first buffer");
+	VT_CHECK(visid_vk_import(imp, &img, (int[]){a.fd, -1}, (uint32_t[]){DATA_OFFSET, 0}, &f) ==
+		     0,
+		 "first buffer");
 	at = a.map;
 	/* The new mapping replaces the old one at the same address. */
 	if (buffer_open(&b, a.size, at))
@@ -290,8 +293,9 @@ static void test_replaced_mapping(void)
 	a.fd = -1;
 	frame_in(&b, NULL, VISID_FMT_RGB24, &img);
 	vt_frame_fill(&photo, 150, 80, &img);
-	VT_CHECK(visid_vk_import(imp, &img, (int[]){ b.fd, -1 }, (uint32_t[]){ DATA_OFFSET, 0 },
-				 &f) == 0, "second buffer at the same address");
+	VT_CHECK(visid_vk_import(imp, &img, (int[]){b.fd, -1}, (uint32_t[]){DATA_OFFSET, 0}, &f) ==
+		     0,
+		 "second buffer at the same address");
 	check_pixels(&img, &f, "buffer replaced at the same address");
 	VT_CHECK(stats_of(imp).imports == 2, "%llu imports for two buffers at one address",
 		 (unsigned long long)stats_of(imp).imports);
@@ -311,11 +315,11 @@ static void test_copy_paths(void)
 		int camera;
 		const char *reason;
 	} cases[] = {
-		{ VISID_VK_IMPORT_COPY, NULL, 1, "turned off" },
-		{ VISID_VK_IMPORT_DMABUF, "0", 1, "turned off" },
-		{ VISID_VK_IMPORT_DMABUF, NULL, 0, "not in camera buffers" },
+	    {VISID_VK_IMPORT_COPY, NULL, 1, "turned off"},
+	    {VISID_VK_IMPORT_DMABUF, "0", 1, "turned off"},
+	    {VISID_VK_IMPORT_DMABUF, NULL, 0, "not in camera buffers"},
 	};
-	struct cam_buffer buf = { .fd = -1 };
+	struct cam_buffer buf = {.fd = -1};
 	enum visid_log_level level = visid_log_get_level();
 
 	if (buffer_open(&buf, buffer_size(VISID_FMT_XRGB8888), NULL))
@@ -336,14 +340,16 @@ static void test_copy_paths(void)
 
 				frame_in(&buf, NULL, VISID_FMT_XRGB8888, &img);
 				vt_frame_fill(&photo, 30 * i, 20, &img);
-				VT_CHECK(visid_vk_import(imp, &img,
-							 cases[c].camera ? (int[]){ buf.fd, -1 } : NULL,
-							 (uint32_t[]){ DATA_OFFSET, 0 }, &f) == 0,
-					 "case %zu frame %d", c, i);
+				VT_CHECK(
+				    visid_vk_import(imp, &img,
+						    cases[c].camera ? (int[]){buf.fd, -1} : NULL,
+						    (uint32_t[]){DATA_OFFSET, 0}, &f) == 0,
+				    "case %zu frame %d", c, i);
 				check_pixels(&img, &f, "copied frame");
 			}
 			st = stats_of(imp);
-			VT_CHECK(st.copies == 3 && st.imports == 0 && st.last == VISID_VK_IMPORT_COPY,
+			VT_CHECK(st.copies == 3 && st.imports == 0 &&
+				     st.last == VISID_VK_IMPORT_COPY,
 				 "case %zu: %llu copies, %llu imports for 3 frames", c,
 				 (unsigned long long)st.copies, (unsigned long long)st.imports);
 		}
@@ -352,8 +358,9 @@ static void test_copy_paths(void)
 		unsetenv("VISID_ZERO_COPY");
 		VT_CHECK(logged_with("copied") == 1 && logged_with(cases[c].reason) == 1,
 			 "case %zu: %d lines say the frames are copied, %d give the reason '%s' "
-			 "(first: '%s')", c, logged_with("copied"), logged_with(cases[c].reason),
-			 cases[c].reason, logged[0]);
+			 "(first: '%s')",
+			 c, logged_with("copied"), logged_with(cases[c].reason), cases[c].reason,
+			 logged[0]);
 		visid_vk_importer_destroy(imp);
 	}
 	buffer_close(&buf);
