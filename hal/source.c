@@ -155,7 +155,8 @@ static int list_images(const char *path, char ***out, int *count)
 	}
 	closedir(dir);
 	/* Byte order, not the locale's, so a run is the same on every machine. */
-	qsort(files, n, sizeof(*files), compare_names);
+	if (n > 1)
+		qsort(files, n, sizeof(*files), compare_names);
 	*out = files;
 	*count = n;
 	return 0;
