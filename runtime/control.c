@@ -199,7 +199,8 @@ static void answer(struct visid_control *ctl, struct peer *p, char *line)
 	}
 	reply[0] = 0;
 	ret = ctl->handler.request(ctl->handler.ctx, line, arg, reply, sizeof(reply));
-	if (ret)
+	/* A handler may explain its failure in the reply; otherwise the errno text. */
+	if (ret && !reply[0])
 		snprintf(reply, sizeof(reply), "{\"error\":\"%s\"}",
 			 ret == -ENOSYS ? "unknown request" : strerror(-ret));
 	send_line(p, reply);

@@ -694,7 +694,7 @@ static const struct {
 	{ VISID_Q_MULTIPLE_FACES, "more than one face",
 	  "Only one person should be in view while enrolling." },
 	{ VISID_Q_NO_FACE, "no face", "Look at the camera, with your whole face in view." },
-	{ VISID_Q_WRONG_ANGLE, "wrong angle", "Turn your head as the arrow shows." },
+	{ VISID_Q_WRONG_ANGLE, "wrong angle", "Turn your head to the angle asked for." },
 };
 
 const char *visid_quality_reason(unsigned issues)

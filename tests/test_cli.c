@@ -316,6 +316,21 @@ static void test_run_on_labelled_video(void)
 	VT_CHECK(wrong == 0, "%d frames name somebody the labels do not show", wrong);
 }
 
+/* Whether the file contains the text. */
+static int file_has(const char *path, const char *text)
+{
+	static char buf[1 << 18];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return strstr(buf, text) != NULL;
+}
+
 /*
  * The daemon and its control socket, as a companion app uses them: status,
  * list, find, delete (the daemon reloads its gallery), then SIGTERM.
@@ -358,10 +373,15 @@ static void test_daemon_control(void)
 		 out);
 	ret = run_visid("ctl", "--socket", sock, "list", NULL);
 	VT_CHECK(ret == 0 && strstr(out, "lacamoire"), "list: exit %d, '%.200s'", ret, out);
-	ret = run_visid("ctl", "--socket", sock, "find", "obama", NULL);
+	ret = run_visid("ctl", "--socket", sock, "find", "miranda", NULL);
 	VT_CHECK(ret == 0 && strstr(out, "looking_for"), "find: exit %d, '%.200s'", ret, out);
+	/* Miranda shows in the looping frames: found, and the daemon runs on. */
+	for (int i = 0; i < 1200 && !file_has(log, "\"event\":\"found\""); i++)
+		usleep(100000);
+	VT_CHECK(file_has(log, "\"event\":\"found\""), "no found event in %.200s", log);
 	ret = run_visid("ctl", "--socket", sock, "find", "nobody", NULL);
-	VT_CHECK(ret == 1, "find of a stranger: exit %d, '%.200s'", ret, out);
+	VT_CHECK(ret == 1 && strstr(out, "no member named 'nobody'"),
+		 "find of a stranger: exit %d, '%.200s'", ret, out);
 	ret = run_visid("ctl", "--socket", sock, "delete", "lacamoire", NULL);
 	VT_CHECK(ret == 0 && strstr(out, "deleted"), "delete: exit %d, '%.200s'", ret, out);
 	ret = run_visid("ctl", "--socket", sock, "status", NULL);

@@ -19,8 +19,9 @@ struct visid_control;
 struct visid_control_handler {
 	/*
 	 * Answers one request (cmd is the first word, arg the rest or NULL)
-	 * with a JSON object written into reply. Returns 0, or -errno to send
-	 * {"error": ...}.
+	 * with a JSON object written into reply. Returns 0, or -errno: then
+	 * the reply, when not empty, is sent as the error (a JSON object with
+	 * an "error" text), else {"error": strerror}.
 	 */
 	int (*request)(void *ctx, const char *cmd, const char *arg, char *reply, size_t len);
 	void *ctx;

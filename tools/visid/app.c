@@ -65,6 +65,10 @@ int app_option(struct app *app, int opt, const char *arg)
 	case APP_OPT_DEVICE:
 		overrides.device = arg;
 		return 1;
+	case APP_OPT_VERBOSE:
+		visid_log_set_level(visid_log_get_level() >= VISID_LOG_INFO ? VISID_LOG_DEBUG
+									  : VISID_LOG_INFO);
+		return 1;
 	case APP_OPT_THRESHOLD:
 		overrides.threshold = strtof(arg, &end);
 		if (end == arg || *end || overrides.threshold < -1 || overrides.threshold > 1) {

@@ -19,6 +19,7 @@ enum app_option_id {
 	APP_OPT_BACKEND,
 	APP_OPT_DEVICE,
 	APP_OPT_THRESHOLD,
+	APP_OPT_VERBOSE,
 };
 
 #define APP_LONG_OPTIONS                                                                       \
@@ -27,7 +28,8 @@ enum app_option_id {
 	{ "model-dir", required_argument, NULL, APP_OPT_MODEL_DIR },                           \
 	{ "backend", required_argument, NULL, APP_OPT_BACKEND },                               \
 	{ "device", required_argument, NULL, APP_OPT_DEVICE },                                 \
-	{ "threshold", required_argument, NULL, APP_OPT_THRESHOLD }
+	{ "threshold", required_argument, NULL, APP_OPT_THRESHOLD },                           \
+	{ "verbose", no_argument, NULL, APP_OPT_VERBOSE }
 
 #define APP_OPTIONS_HELP                                                                       \
 	"common options:\n"                                                                    \
@@ -36,7 +38,8 @@ enum app_option_id {
 	"  --model-dir DIR     the model files (or $VISID_MODEL_DIR)\n"                       \
 	"  --backend B         vulkan (default; falls back to cpu) or cpu\n"                 \
 	"  --device D          Vulkan device by index or name (or $VISID_DEVICE)\n"           \
-	"  --threshold T       similarity a match needs (default from the configuration)\n"
+	"  --threshold T       similarity a match needs (default from the configuration)\n"  \
+	"  --verbose           more log output on stderr (also: visid -v COMMAND)\n"
 
 /* What app_open sets up. */
 enum app_need {

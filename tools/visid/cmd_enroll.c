@@ -47,7 +47,7 @@ static void usage(FILE *f)
 		"                   crop of the front photo)\n"
 		"  --camera         guided enrollment from a camera (default: the first one)\n"
 		"  --source SPEC    frames from SPEC instead (v4l2:/dev/videoN, dir:PATH,\n"
-		"                   y4m:PATH, image:PATH)\n"
+		"                   y4m:PATH, video:PATH, image:PATH)\n"
 		"  --loop           file sources start again after their last frame\n"
 		"  --screen SPEC    show guidance on a screen (drm, or png:DIR)\n"
 		"  --timeout S      seconds to wait for each angle (default 30)\n\n"
@@ -148,16 +148,17 @@ static int load_candidate(struct app *app, const char *path, int face_index,
 	c->path = path;
 	ret = visid_image_load(path, &c->img);
 	if (ret) {
-		printf("%s: rejected: cannot read the image (%s)\n", path, strerror(-ret));
+		printf("%s: rejected: not a readable image\n", path);
 		return ret;
 	}
 	issues = pick_face(app, &c->img, face_index, &c->face);
 	if (!issues && c->face.pose == VISID_POSE_OTHER)
 		issues = VISID_Q_WRONG_ANGLE;
 	if (issues) {
-		printf("%s: rejected: %s: %s\n", path, visid_quality_reason(issues),
+		printf("%s: rejected: %s: %s%s\n", path, visid_quality_reason(issues),
 		       issues == VISID_Q_WRONG_ANGLE ? "the head is tilted or turned too far"
-						     : visid_quality_advice(issues));
+						     : visid_quality_advice(issues),
+		       issues & VISID_Q_MULTIPLE_FACES ? " (or pick one face with --face N)" : "");
 		visid_image_free(&c->img);
 		return -EINVAL;
 	}
@@ -501,6 +502,18 @@ static int run_enroll(int argc, char **argv)
 	if (app_open(&app, APP_PIPELINE | APP_STORE_WRITE | APP_STORE_CREATE)) {
 		app_close(&app);
 		return VISID_EXIT_ERROR;
+	}
+
+	/* Refuse a taken name before asking anyone to pose. */
+	{
+		struct visid_store_member existing;
+
+		if (visid_store_find(app.store, name, &existing) == 0) {
+			fprintf(stderr, "visid: %s is already enrolled (visid delete %s first to "
+				"enroll again)\n", name, name);
+			app_close(&app);
+			return VISID_EXIT_ERROR;
+		}
 	}
 
 	memset(&e, 0, sizeof(e));

@@ -17,7 +17,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: visid identify IMAGE...\n\n"
 		   "Detects the faces in each image and matches them against the gallery.\n"
 		   "Prints one JSON line per face: image, box, pose, quality, and either the\n"
-		   "member with its similarity and margin, or \"unknown\".\n\n%s",
+		   "member with its similarity and margin, or \"unknown\"; an image without\n"
+		   "faces gives one line with \"faces\": 0.\n\n%s",
 		APP_OPTIONS_HELP);
 }
 
@@ -27,15 +28,21 @@ static int identify_image(struct app *app, const char *path)
 	struct visid_image img;
 	int n, ret;
 
+	/* The reader's own message names the file and the cause. */
 	ret = visid_image_load(path, &img);
-	if (ret) {
-		fprintf(stderr, "visid: %s: cannot read the image: %s\n", path, strerror(-ret));
+	if (ret)
 		return ret;
-	}
 	n = visid_face_detect(app->pipe, &img, faces, VISID_MAX_FACES);
 	if (n < 0) {
 		visid_image_free(&img);
 		return n;
+	}
+	if (n == 0) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "image", path);
+		cJSON_AddNumberToObject(j, "faces", 0);
+		report_print(j);
 	}
 	for (int i = 0; i < n; i++) {
 		float vec[VISID_EMBED_DIM];

@@ -45,7 +45,8 @@ static void format_time(int64_t t, char *buf, size_t len)
 static int run_list(int argc, char **argv)
 {
 	static const char help[] = "usage: visid list\n\nLists the enrolled members: name, "
-				   "angles, enrollment and last recognition.";
+				   "angles, enrollment and last recognition\n(recorded at most "
+				   "once an hour per member).\n";
 	struct visid_store_member members[VISID_STORE_MAX_MEMBERS];
 	struct app app;
 	int ret, n;
@@ -83,7 +84,7 @@ static int run_delete(int argc, char **argv)
 {
 	static const char help[] =
 		"usage: visid delete NAME...\n       visid delete --all\n\n"
-		"Deletes members with their photos and vectors; their keys are destroyed.";
+		"Deletes members with their photos and vectors; their keys are destroyed.\n";
 	struct visid_store_member m;
 	struct app app;
 	int ret, all = 0, status = VISID_EXIT_OK;

@@ -11,7 +11,9 @@
  * they have been matched; nothing of them is kept.
  */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +61,12 @@ struct runner {
 	const char *find_name;	/* find mode */
 	int find_member;
 	int found;
+	int find_command;	/* visid find: exit once found (unless --keep) */
 	int keep_going;
 	uint64_t frames, max_frames;
 	int greet_member;	/* the member shown in the upper right, -1 none */
+	uint64_t sequence;	/* of the last frame */
+	int frame_width;
 	int stats;
 	int stills;		/* frames are unrelated photos: no tracking between them */
 	int frame_events;	/* one "frame" event per frame with every track's state */
@@ -173,6 +178,20 @@ static void load_avatars(struct runner *r)
 	}
 }
 
+static void report_found(struct runner *r, const float box[4], uint64_t sequence, int width)
+{
+	cJSON *j = event("found", sequence);
+	double b[4];
+
+	for (int i = 0; i < 4; i++)
+		b[i] = round(box[i] * 10) / 10;
+	cJSON_AddStringToObject(j, "member", r->find_name);
+	cJSON_AddStringToObject(j, "position", position_of(box, width));
+	cJSON_AddItemToObject(j, "box", cJSON_CreateDoubleArray(b, 4));
+	emit(r, j);
+	r->found = 1;
+}
+
 static void recognise(struct runner *r, const struct visid_frame *frame,
 		      const struct visid_face *face, struct visid_track *t)
 {
@@ -207,15 +226,8 @@ static void recognise(struct runner *r, const struct visid_frame *frame,
 		return;
 	visid_store_touch(r->app.store, r->app.gallery.members[m.member].id);
 	r->greet_member = m.member;
-	if (r->find_name && m.member == r->find_member && !r->found) {
-		j = event("found", frame->sequence);
-		cJSON_AddStringToObject(j, "member", r->find_name);
-		cJSON_AddStringToObject(j, "position",
-					position_of(face->box, frame->image.width));
-		report_face(j, face);
-		emit(r, j);
-		r->found = 1;
-	}
+	if (r->find_name && m.member == r->find_member && !r->found)
+		report_found(r, face->box, frame->sequence, frame->image.width);
 }
 
 static void report_lost(struct runner *r, const struct visid_track *lost, int n,
@@ -321,6 +333,34 @@ static void draw_screen(struct runner *r, const struct visid_frame *frame)
 	stat_add(r, ST_SCREEN, now_ms() - t0);
 }
 
+/* Prints the object into the reply buffer (names escaped by cJSON) and frees it. */
+static int reply_json(cJSON *j, char *reply, size_t len)
+{
+	int ok = cJSON_PrintPreallocated(j, reply, (int)len, 0);
+
+	cJSON_Delete(j);
+	return ok ? 0 : -EMSGSIZE;
+}
+
+/* An error reply that says what failed; the code is returned for the caller. */
+static int reply_error(cJSON *j, char *reply, size_t len, int code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int reply_error(cJSON *j, char *reply, size_t len, int code, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_Delete(j);
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "error", msg);
+	reply_json(j, reply, len);
+	return code;
+}
+
 static int find_in_gallery(const struct runner *r, const char *name)
 {
 	for (int i = 0; i < r->app.gallery.count; i++)
@@ -342,15 +382,6 @@ static void reload_gallery(struct runner *r)
 		if (r->find_member < 0)
 			r->find_name = NULL;
 	}
-}
-
-/* Prints the object into the reply buffer (names escaped by cJSON) and frees it. */
-static int reply_json(cJSON *j, char *reply, size_t len)
-{
-	int ok = cJSON_PrintPreallocated(j, reply, (int)len, 0);
-
-	cJSON_Delete(j);
-	return ok ? 0 : -EMSGSIZE;
 }
 
 /* Requests from the control socket. */
@@ -383,35 +414,48 @@ static int control_request(void *ctx, const char *cmd, const char *arg, char *re
 	if (!strcmp(cmd, "delete") || !strcmp(cmd, "delete-all")) {
 		int all = !strcmp(cmd, "delete-all");
 
-		ret = -EINVAL;
-		if (all)
-			ret = visid_store_delete_all(r->app.store);
-		else if (arg && !(ret = visid_store_find(r->app.store, arg, &m)))
+		if (!all && !arg)
+			return reply_error(j, reply, len, -EINVAL, "delete needs a member name");
+		ret = all ? visid_store_delete_all(r->app.store)
+			  : visid_store_find(r->app.store, arg, &m);
+		if (!all && !ret)
 			ret = visid_store_delete(r->app.store, m.id);
-		if (ret < 0) {
-			cJSON_Delete(j);
-			return ret;
-		}
+		if (ret == -ENOENT)
+			return reply_error(j, reply, len, ret, "no member named '%s'", arg);
+		if (ret < 0)
+			return reply_error(j, reply, len, ret, "cannot delete %s%s%s: %s",
+					   all ? "the members" : "'", all ? "" : arg,
+					   all ? "" : "'", strerror(-ret));
 		reload_gallery(r);
 		cJSON_AddStringToObject(j, "deleted", all ? "*all*" : arg);
 		return reply_json(j, reply, len);
 	}
-	if (!strcmp(cmd, "find") && arg) {
-		int member = find_in_gallery(r, arg);
+	if (!strcmp(cmd, "find")) {
+		int member = arg ? find_in_gallery(r, arg) : -1;
+		cJSON *ev;
 
-		if (member < 0) {
-			cJSON_Delete(j);
-			return -ENOENT;
-		}
+		if (!arg)
+			return reply_error(j, reply, len, -EINVAL, "find needs a member name");
+		if (member < 0)
+			return reply_error(j, reply, len, -ENOENT, "no member named '%s'", arg);
 		snprintf(find_name, sizeof(find_name), "%s", arg);
 		r->find_name = find_name;
 		r->find_member = member;
 		r->found = 0;
+		ev = event("looking", r->sequence);
+		cJSON_AddStringToObject(ev, "member", find_name);
+		emit(r, ev);
+		/* Someone already in view as that member is found at once. */
+		for (int i = 0; i < r->tracker.count && !r->found; i++)
+			if (r->tracker.tracks[i].member == member && !r->tracker.tracks[i].missed)
+				report_found(r, r->tracker.tracks[i].box, r->sequence,
+					     r->frame_width);
 		cJSON_AddStringToObject(j, "looking_for", arg);
 		return reply_json(j, reply, len);
 	}
-	cJSON_Delete(j);
-	return -ENOSYS;
+	return reply_error(j, reply, len, -ENOSYS,
+			   "unknown request '%s' (requests: status, list, delete NAME, "
+			   "delete-all, find NAME, subscribe)", cmd);
 }
 
 static int open_outputs(struct runner *r, const char *screen, const char *control)
@@ -493,6 +537,8 @@ static int loop(struct runner *r)
 			return ret;
 		}
 		stat_add(r, ST_CAPTURE, now_ms() - t0);
+		r->sequence = frame.sequence;
+		r->frame_width = frame.image.width;
 		if (r->stills || r->frames % (uint64_t)every == 0 || r->tracker.count == 0)
 			detect_and_track(r, &frame);
 		if (r->frame_events)
@@ -501,7 +547,7 @@ static int loop(struct runner *r)
 		stat_add(r, ST_FRAME, now_ms() - frame.timestamp_ns / 1e6);
 		r->frames++;
 		housekeeping(r);
-		if (r->found && !r->keep_going)
+		if (r->find_command && r->found && !r->keep_going)
 			return 0;
 	}
 	return 0;
@@ -527,7 +573,7 @@ static void usage(FILE *f, const char *cmd)
 		"  --loop          file sources start again after their last frame\n"
 		"  --control PATH  the control socket (default RUNTIME_DIR/control.sock)\n"
 		"  --no-control    no control socket\n%s\n%s",
-		cmd, strcmp(cmd, "find") ? "" : " NAME",
+		cmd, strcmp(cmd, "find") ? "" : " [--keep] NAME",
 		strcmp(cmd, "find") ? "Recognises enrolled members in the camera's view. Events "
 				      "(recognised, unknown,\nlost) are JSON lines on stdout and "
 				      "on the control socket."
@@ -626,8 +672,10 @@ static int run_loop_command(int argc, char **argv)
 		free(r);
 		return VISID_EXIT_USAGE;
 	}
-	if (!strcmp(cmd, "find"))
+	if (!strcmp(cmd, "find")) {
 		r->find_name = argv[optind];
+		r->find_command = 1;
+	}
 
 	/* Frames of strangers must not end up in a core file. */
 	setrlimit(RLIMIT_CORE, &no_core);
@@ -672,7 +720,7 @@ static int run_loop_command(int argc, char **argv)
 		emit(r, j);
 	}
 	status = loop(r) ? VISID_EXIT_ERROR : VISID_EXIT_OK;
-	if (r->find_name && !r->found && !stop_requested && status == VISID_EXIT_OK) {
+	if (r->find_command && !r->found && !stop_requested && status == VISID_EXIT_OK) {
 		fprintf(stderr, "visid: %s was not found\n", r->find_name);
 		status = VISID_EXIT_ERROR;
 	}
