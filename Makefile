@@ -193,7 +193,8 @@ install: all
 	sed 's|@BINDIR@|$(BINDIR)|g' tools/systemd/visid.service.in > $(DESTDIR)$(UNITDIR)/visid.service
 	install -m 0644 tools/systemd/visid.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/visid.conf
 	[ -f $(DESTDIR)$(SYSCONFDIR)/visid.conf ] || \
-		install -m 0644 tools/systemd/visid.conf $(DESTDIR)$(SYSCONFDIR)/visid.conf
+		sed 's|/usr/local/share/visid/models|$(DATADIR)/visid/models|' \
+			tools/systemd/visid.conf > $(DESTDIR)$(SYSCONFDIR)/visid.conf
 
 clean:
 	rm -rf $(B)
