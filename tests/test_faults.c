@@ -226,11 +226,11 @@ static void test_model_wrong_checksum(void)
 	snprintf(cmd, sizeof(cmd),
 		 "set -e; cd %s; mkdir -p scripts models/cache dest pkg/package;"
 		 "cp %s/scripts/fetch-models scripts/; cp %s/models/manifest.tsv models/;"
-		 "cp %s/models/cache/*.tgz models/cache/;"
-		 "cp %s/face_detection_short_range.tflite dest/;"
+		 "cp %s/models/cache/%s models/cache/;"
+		 "cp %s/*.tflite dest/;"
 		 "printf '\\377' | dd of=dest/face_detection_short_range.tflite bs=1 seek=5000 "
 		 "conv=notrunc 2>/dev/null",
-		 top, getcwd(path, sizeof(path)), path, path, real_model_dir());
+		 top, getcwd(path, sizeof(path)), path, path, pkg, real_model_dir());
 	VT_CHECK(sh(cmd) == 0, "cannot prepare a copy of the tree: %.200s", cmd);
 
 	snprintf(cmd, sizeof(cmd), "cd %s && PATH=/usr/bin:/bin scripts/fetch-models dest "
@@ -455,6 +455,8 @@ static void test_screen_lost_mid_run(void)
  * of his photos). A hot journal left by a kill is rolled back on the next
  * open.
  */
+#define KILLS 8
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -495,8 +497,8 @@ static void test_sigterm_during_enroll(void)
 	hard_run(&r, NULL, del);
 	hard_run_free(&r);
 
-	for (int k = 1; k <= 12; k++) {
-		double at = full * (k <= 8 ? k / 8.0 : 0.9 + (k - 8) * 0.03);
+	for (int k = 1; k <= KILLS; k++) {
+		double at = full * (k <= 6 ? k / 6.0 : 0.9 + (k - 6) * 0.04);
 		struct timespec pause = { (time_t)at, (long)((at - (time_t)at) * 1e9) };
 		pid_t pid = hard_spawn(NULL, enroll, NULL, NULL);
 		int status, ok;
@@ -526,8 +528,8 @@ static void test_sigterm_during_enroll(void)
 	}
 	VT_CHECK(members_are(dir, "obama", listing, sizeof(listing)),
 		 "after the kills: %.300s", listing);
-	printf("\n    12 SIGTERMs over a %.1fs enrollment: %d killed, %d before the commit, "
-	       "%d after", full, killed, absent, stored);
+	printf("\n    %d SIGTERMs over a %.1fs enrollment: %d killed, %d before the commit, "
+	       "%d after", KILLS, full, killed, absent, stored);
 }
 
 VISID_SUITE(faults, "faults", faults_init, NULL, faults_skip,

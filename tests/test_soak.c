@@ -3,7 +3,7 @@
  * stream through `visid run`, with a member enrolled. After warm-up the
  * resident memory must stay flat (growth under 1 MiB) and the state
  * directory must not grow or gain files. $VISID_SOAK_FRAMES sets the length
- * (default 1500, about 45 s on two cores; docs/HARDENING.md records a
+ * (default 1000, about 30 s on two cores; docs/HARDENING.md records a
  * 100,000-frame run).
  */
 #include <dirent.h>
@@ -94,7 +94,7 @@ static void test_rss_flat_and_state_unchanged(void)
 {
 	static long samples[MAX_SAMPLES];
 	const char *dir = hard_open_tmpdir(), *env = getenv("VISID_SOAK_FRAMES");
-	long frames = env ? atol(env) : 1500, warm, end, window[64];
+	long frames = env ? atol(env) : 1000, warm, end, window[64];
 	char state[400], count[32], spec[600], out[450], err[450];
 	const char *enroll[] = { "enroll", "--state-dir", state, "--partial", "obama",
 				 hard_face(MEMBER "obama.jpg"), NULL };
