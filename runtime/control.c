@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "visid/control.h"
@@ -16,10 +17,12 @@
 
 #define MAX_PEERS 16
 #define LINE_MAX_BYTES 512
+#define IDLE_SECONDS 30
 
 struct peer {
 	int fd;
 	int subscribed;
+	time_t last_active;	/* a silent peer is dropped after IDLE_SECONDS */
 	size_t used;
 	char buf[LINE_MAX_BYTES];
 };
@@ -31,6 +34,8 @@ struct visid_control {
 	int have_group;
 	struct visid_control_handler handler;
 	struct peer peers[MAX_PEERS];
+	dev_t dev;		/* the socket file we created, to remove only that one */
+	ino_t ino;
 };
 
 static int user_in_group(uid_t uid, gid_t group)
@@ -59,11 +64,45 @@ int visid_control_peer_allowed(uid_t uid, gid_t gid, gid_t group)
 	return gid == group || user_in_group(uid, group);
 }
 
+/*
+ * Makes room for the socket: nothing there, or a socket nobody listens on
+ * (left by a daemon that died). A file that is not a socket is never
+ * removed, and a socket another daemon still answers on is not taken over.
+ */
+static int clear_stale_socket(const char *path, const struct sockaddr_un *addr)
+{
+	struct stat st;
+	int fd, live;
+
+	if (lstat(path, &st)) {
+		if (errno == ENOENT)
+			return 0;
+		visid_err("control socket %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		visid_err("control socket %s: a file that is not a socket is in the way; "
+			  "not removing it", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	live = fd >= 0 && connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (live) {
+		visid_err("control socket %s: another visid is already listening there", path);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	return 0;
+}
+
 int visid_control_open(const char *path, const char *group,
 		       const struct visid_control_handler *handler, struct visid_control **out)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct visid_control *ctl;
+	struct stat st;
 	int ret;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -95,7 +134,9 @@ int visid_control_open(const char *path, const char *group,
 		ret = -errno;
 		goto err_free;
 	}
-	unlink(path);
+	ret = clear_stale_socket(path, &addr);
+	if (ret)
+		goto err_close;
 	if (bind(ctl->fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(ctl->fd, 8)) {
 		ret = -errno;
 		visid_err("control socket %s: %s", path, strerror(errno));
@@ -107,6 +148,10 @@ int visid_control_open(const char *path, const char *group,
 		visid_err("control socket %s: cannot set owner and mode: %s", path,
 			  strerror(errno));
 		goto err_unlink;
+	}
+	if (stat(path, &st) == 0) {
+		ctl->dev = st.st_dev;
+		ctl->ino = st.st_ino;
 	}
 	*out = ctl;
 	return 0;
@@ -122,13 +167,17 @@ err_free:
 
 void visid_control_close(struct visid_control *ctl)
 {
+	struct stat st;
+
 	if (!ctl)
 		return;
 	for (int i = 0; i < MAX_PEERS; i++)
 		if (ctl->peers[i].fd >= 0)
 			close(ctl->peers[i].fd);
 	close(ctl->fd);
-	unlink(ctl->path);
+	/* Only our own socket: another daemon may have replaced it since. */
+	if (stat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
+		unlink(ctl->path);
 	free(ctl);
 }
 
@@ -182,6 +231,7 @@ static void accept_peers(struct visid_control *ctl)
 			continue;
 		}
 		ctl->peers[slot].fd = fd;
+		ctl->peers[slot].last_active = time(NULL);
 	}
 }
 
@@ -217,8 +267,15 @@ static void read_peer(struct visid_control *ctl, struct peer *p)
 	}
 	if (n < 0)
 		return;
+	if (memchr(p->buf + p->used, 0, (size_t)n)) {
+		send_line(p, "{\"error\":\"a request is text: NUL byte refused\"}");
+		if (p->fd >= 0)
+			drop_peer(p);
+		return;
+	}
 	p->used += (size_t)n;
 	p->buf[p->used] = 0;
+	p->last_active = time(NULL);
 	while (p->fd >= 0 && (nl = strchr(p->buf, '\n'))) {
 		size_t consumed = (size_t)(nl + 1 - p->buf);
 		char line[LINE_MAX_BYTES];
@@ -240,6 +297,13 @@ static void read_peer(struct visid_control *ctl, struct peer *p)
 
 void visid_control_dispatch(struct visid_control *ctl)
 {
+	time_t now = time(NULL);
+
+	/* Silent peers would hold every slot; subscribers only listen. */
+	for (int i = 0; i < MAX_PEERS; i++)
+		if (ctl->peers[i].fd >= 0 && !ctl->peers[i].subscribed &&
+		    now - ctl->peers[i].last_active > IDLE_SECONDS)
+			drop_peer(&ctl->peers[i]);
 	accept_peers(ctl);
 	for (int i = 0; i < MAX_PEERS; i++)
 		if (ctl->peers[i].fd >= 0)

@@ -4,6 +4,7 @@
  * SO_PEERCRED check. Needs root to act as the other user.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -158,5 +159,77 @@ static void test_peer_rules(void)
 	VT_CHECK(visid_control_peer_allowed(12345, 777, 777), "group member refused");
 }
 
+/*
+ * The socket path: a file that is not a socket is never removed, a socket a
+ * live daemon answers on is not taken over, a dead one is replaced; closing
+ * removes only the socket this process made.
+ */
+static void test_socket_path_guarded(void)
+{
+	char dir[] = "/tmp/visid-control.XXXXXX", path[64];
+	struct visid_control *a = NULL, *b = NULL;
+	int fd, ret;
+
+	VT_CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	(void)!write(fd, "precious", 8);
+	close(fd);
+	ret = visid_control_open(path, NULL, &handler, &a);
+	VT_CHECK(ret == -EEXIST && access(path, F_OK) == 0,
+		 "a regular file at the socket path: open %d, file %s", ret,
+		 access(path, F_OK) ? "removed" : "kept");
+	unlink(path);
+
+	VT_CHECK(visid_control_open(path, NULL, &handler, &a) == 0, "cannot listen on %s", path);
+	ret = visid_control_open(path, NULL, &handler, &b);
+	VT_CHECK(ret == -EADDRINUSE, "a second daemon took over a live socket (%d)", ret);
+	visid_control_close(a);
+	VT_CHECK(access(path, F_OK) != 0, "socket left behind");
+	rmdir(dir);
+}
+
+/* A NUL byte in a request gets an error and the connection closed, not a stall. */
+static void test_nul_refused(void)
+{
+	struct visid_control *ctl = open_socket(NULL);
+	int sv, ret;
+	pid_t pid;
+
+	if (!ctl)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_un addr = { .sun_family = AF_UNIX };
+		char reply[256] = "";
+		ssize_t n;
+
+		strcpy(addr.sun_path, sock_path);
+		sv = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(sv, (struct sockaddr *)&addr, sizeof(addr)))
+			_exit(2);
+		(void)!send(sv, "status\0junk\n", 12, MSG_NOSIGNAL);
+		n = read(sv, reply, sizeof(reply) - 1);
+		reply[n > 0 ? n : 0] = 0;
+		_exit(strstr(reply, "NUL") ? 0 : 1);
+	}
+	ret = -1;
+	for (int i = 0; i < 2000; i++) {
+		int status;
+
+		usleep(5000);
+		visid_control_dispatch(ctl);
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			ret = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+			break;
+		}
+	}
+	VT_CHECK(ret == 0, "a request with a NUL byte: child result %d", ret);
+	visid_control_close(ctl);
+	*strrchr(sock_path, '/') = 0;
+	rmdir(sock_path);
+}
+
 VISID_SUITE(control, "control", NULL, NULL, need_root, VISID_TEST(test_peer_rules),
+	    VISID_TEST(test_socket_path_guarded), VISID_TEST(test_nul_refused),
 	    VISID_TEST(test_requests_answered), VISID_TEST(test_other_user_refused))

@@ -520,12 +520,9 @@ static int loop(struct runner *r)
 		double t0 = now_ms();
 		int ret;
 
-		if (r->ctl) {
-			struct pollfd p = { visid_control_fd(r->ctl), POLLIN, 0 };
-
-			if (poll(&p, 1, 0) > 0)
-				visid_control_dispatch(r->ctl);
-		}
+		/* Non-blocking: new peers, and requests of those already connected. */
+		if (r->ctl)
+			visid_control_dispatch(r->ctl);
 		ret = visid_source_next(r->src, &frame, 1000);
 		if (ret == -EAGAIN)
 			continue;
