@@ -235,12 +235,38 @@ static int expired(const struct visid_store *store, int64_t last_seen, int64_t n
 	return now >= add_months(last_seen, store->expiry_months);
 }
 
+/*
+ * A device without a real-time clock may boot at 1970, or in the past of
+ * its own gallery: deleting on such a clock would delete members who were
+ * just seen. Expiry waits until the clock reads later than every time the
+ * gallery recorded.
+ */
+static int clock_plausible(struct visid_store *store, int64_t now)
+{
+	sqlite3_stmt *stmt;
+	int64_t newest = 0;
+
+	if (store_prepare(store, "SELECT max(max(created), max(last_seen)) FROM members", &stmt))
+		return 0;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		newest = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (now >= newest)
+		return 1;
+	visid_warn("gallery %s: the clock reads %lld, before the gallery's last record %lld; "
+		   "no member expires until it is set", store->dir, (long long)now,
+		   (long long)newest);
+	return 0;
+}
+
 static int collect_expired(struct visid_store *store, int64_t *ids, int max)
 {
 	int64_t now = store_now(store);
 	sqlite3_stmt *stmt;
 	int ret, rc, n = 0;
 
+	if (!clock_plausible(store, now))
+		return 0;
 	ret = store_prepare(store, "SELECT id, last_seen FROM members ORDER BY id", &stmt);
 	if (ret)
 		return ret;
@@ -280,7 +306,7 @@ int visid_store_expire(struct visid_store *store)
 		return ret;
 	for (int i = 0; i < n; i++) {
 		store_clear_damaged(store, ids[i]);
-		visid_info("gallery %s: deleted '%s' (id %lld): not recognised within the expiry",
+		visid_warn("gallery %s: deleted '%s' (id %lld): not recognised within the expiry",
 			   store->dir, names[i], (long long)ids[i]);
 	}
 	return n;
@@ -318,7 +344,8 @@ int visid_store_touch(struct visid_store *store, int64_t id)
 	ret = read_last_seen(store, id, &last_seen);
 	if (ret)
 		return ret;
-	if (llabs(now - last_seen) < store->touch_interval)
+	/* Never backwards: a clock that went back must not age a member. */
+	if (now - last_seen < store->touch_interval)
 		return 0;
 	ret = store_prepare(store, "UPDATE members SET last_seen = ? WHERE id = ?", &stmt);
 	if (ret)

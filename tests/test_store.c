@@ -881,6 +881,40 @@ static void test_expiry_seconds_and_touch(void)
 	visid_store_close(store);
 }
 
+/*
+ * A clock set back (a device booting at 1970 without a real-time clock)
+ * neither ages a member by a recognition nor expires anyone.
+ */
+static void test_clock_set_back(void)
+{
+	struct visid_store_member m;
+	struct visid_store *store;
+	struct visid_store_options opt;
+	int64_t now = T0, ids[1];
+	char dir[200];
+	int ret;
+
+	store = fresh_store(new_dir(dir, sizeof(dir)), &now, 1, ids);
+	if (!store)
+		return;
+	visid_store_close(store);
+	st_options(&opt, dir, &now);
+	opt.expiry_seconds = 1000;
+	opt.touch_interval = 100;
+	now = 86400;
+	ret = visid_store_open(&opt, &store);
+	VT_CHECK(ret == 0, "open with the clock at 1970: %d", ret);
+	if (ret)
+		return;
+	visid_store_touch(store, ids[0]);
+	visid_store_get(store, ids[0], &m);
+	VT_CHECK(m.last_seen == T0, "a recognition at 1970 moved last seen back to %lld",
+		 (long long)m.last_seen);
+	VT_CHECK(visid_store_expire(store) == 0, "members expired on a clock behind the gallery");
+	VT_CHECK(visid_store_list(store, &m, 1) == 1, "the member is gone");
+	visid_store_close(store);
+}
+
 static float best_cosine(const struct visid_store_gallery_entry *e, const float *probe)
 {
 	float best = -2.0f;
@@ -1122,4 +1156,5 @@ VISID_SUITE(store, "store", NULL, NULL, st_skip_without_photos,
 	    VISID_TEST(test_model_change),
 	    VISID_TEST(test_expiry),
 	    VISID_TEST(test_expiry_seconds_and_touch),
+	    VISID_TEST(test_clock_set_back),
 	    VISID_TEST(test_identify_leaves_dir_unchanged))
