@@ -156,6 +156,21 @@ static void test_five_angles_then_identify(void)
 	VT_CHECK(!strcmp(identified(), "unknown"), "a stranger identified as '%s'", identified());
 }
 
+/* Five angles of five different people, or a face already enrolled: refused. */
+static void test_mixed_people_refused(void)
+{
+	int ret = run_visid("enroll", "mixed", P04("person08", "s1_front.jpg"),
+			    P04("person09", "s1_left30.jpg"), P04("person10", "s1_right30.jpg"),
+			    P04("person11", "s1_up30.jpg"), P04("person12", "s1_down30.jpg"), NULL);
+
+	VT_CHECK(ret == 1, "five people enrolled as one member: exit %d", ret);
+	ret = run_visid("enroll", "twin", "--partial", P04("person01", "s2_left30.jpg"), NULL);
+	VT_CHECK(ret == 1, "person01 enrolled a second time under another name: exit %d", ret);
+	run_visid("list", NULL);
+	VT_CHECK(!strstr(out, "mixed") && !strstr(out, "twin"), "a refused member is listed: %.200s",
+		 out);
+}
+
 static void test_strangers_and_no_faces(void)
 {
 	static const char *const strangers[] = {
@@ -448,7 +463,8 @@ static void test_demo_photos(void)
 
 VISID_SUITE(cli, "cli", init_gallery, NULL, skip_reason,
 	    VISID_TEST(test_incomplete_enrollment_refused),
-	    VISID_TEST(test_five_angles_then_identify), VISID_TEST(test_strangers_and_no_faces),
+	    VISID_TEST(test_five_angles_then_identify), VISID_TEST(test_mixed_people_refused),
+	    VISID_TEST(test_strangers_and_no_faces),
 	    VISID_TEST(test_delete_and_reenroll), VISID_TEST(test_guided_enrollment), VISID_TEST(test_run_on_labelled_video),
 	    VISID_TEST(test_daemon_control),
 	    VISID_TEST(test_demo_photos))
