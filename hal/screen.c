@@ -35,7 +35,7 @@ static int make_dirs(const char *path)
 		if (buf[i] != '/' && buf[i] != 0)
 			continue;
 		buf[i] = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
+		if (mkdir(buf, 0700) && errno != EEXIST)
 			return -errno;
 		buf[i] = i < len ? '/' : 0;
 	}

@@ -5,6 +5,8 @@
  * a corrupt or truncated file is an error that names the file, never an exit.
  */
 #include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -339,13 +341,17 @@ int visid_image_load(const char *path, struct visid_image *out)
 	struct stat st;
 	uint8_t *bytes;
 	FILE *f;
-	int ret;
+	int fd, ret;
 
 	memset(out, 0, sizeof(*out));
-	f = fopen(path, "rb");
+	/* O_NONBLOCK: a FIFO must not block the open before it is refused below. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "rb") : NULL;
 	if (!f) {
 		ret = -errno;
 		visid_err("%s: cannot open: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return ret;
 	}
 	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE_BYTES) {
@@ -500,7 +506,8 @@ int visid_image_save_png(const struct visid_image *img, const char *path)
 	const struct visid_image *use;
 	struct visid_image tmp;
 	png_image png;
-	int ret;
+	FILE *f;
+	int fd, ret;
 
 	if (!visid_image_valid(img)) {
 		visid_err("%s: cannot save an invalid image", path);
@@ -509,9 +516,23 @@ int visid_image_save_png(const struct visid_image *img, const char *path)
 	ret = png_source(img, &tmp, &use, &png);
 	if (ret)
 		return ret;
-	if (!png_image_write_to_file(&png, path, 0, use->data, use->stride, NULL)) {
-		visid_err("%s: cannot write PNG: %s", path, png.message);
-		ret = -EIO;
+	/* Pictures may show faces: readable by the owner only. */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!f) {
+		ret = -errno;
+		visid_err("%s: cannot write PNG: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else {
+		if (!png_image_write_to_stdio(&png, f, 0, use->data, use->stride, NULL)) {
+			visid_err("%s: cannot write PNG: %s", path, png.message);
+			ret = -EIO;
+		}
+		if (fclose(f) && !ret) {
+			ret = -errno;
+			visid_err("%s: cannot write PNG: %s", path, strerror(errno));
+		}
 	}
 	visid_image_free(&tmp);
 	return ret;

@@ -265,6 +265,13 @@ static int check_dir(struct visid_store *store, int create)
 			  (unsigned)(st.st_mode & 07777), private_mode_hint(st.st_mode));
 		return -EACCES;
 	}
+	/* Whoever owns it could replace the database or the key under us. */
+	if (st.st_uid != geteuid()) {
+		visid_err("state directory %s belongs to uid %u, not to this user (uid %u); "
+			  "refusing to use it", store->dir, (unsigned)st.st_uid,
+			  (unsigned)geteuid());
+		return -EACCES;
+	}
 	return 0;
 }
 
@@ -282,6 +289,11 @@ static int check_file(const char *path, off_t *size)
 	if (st.st_mode & 077) {
 		visid_err("%s has mode %04o: %s; refusing it (chmod 600 it)", path,
 			  (unsigned)(st.st_mode & 07777), private_mode_hint(st.st_mode));
+		return -EACCES;
+	}
+	if (st.st_uid != geteuid()) {
+		visid_err("%s belongs to uid %u, not to this user; refusing it", path,
+			  (unsigned)st.st_uid);
 		return -EACCES;
 	}
 	if (size)
