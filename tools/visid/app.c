@@ -71,7 +71,7 @@ int app_option(struct app *app, int opt, const char *arg)
 		return 1;
 	case APP_OPT_THRESHOLD:
 		overrides.threshold = strtof(arg, &end);
-		if (end == arg || *end || overrides.threshold < -1 || overrides.threshold > 1) {
+		if (end == arg || *end || !(overrides.threshold >= -1 && overrides.threshold <= 1)) {
 			fprintf(stderr, "visid: --threshold must be a number in [-1, 1]\n");
 			return -1;
 		}
@@ -217,6 +217,12 @@ int app_open(struct app *app, unsigned needs)
 	ret = apply_overrides(app);
 	if (ret)
 		return ret;
+	if (strcmp(app->cfg.backend, "cpu") && strcmp(app->cfg.backend, "vulkan")) {
+		fprintf(stderr, "visid: backend '%s' (from %s) is neither cpu nor vulkan\n",
+			app->cfg.backend, getenv("VISID_BACKEND") ? "$VISID_BACKEND" :
+			app->config_path);
+		return -EINVAL;
+	}
 	if (needs & APP_PIPELINE) {
 		ret = open_pipeline(app);
 		if (ret)

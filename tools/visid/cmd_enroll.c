@@ -535,6 +535,10 @@ static int run_enroll(int argc, char **argv)
 			break;
 		case 't':
 			timeout = atoi(optarg);
+			if (timeout <= 0) {
+				fprintf(stderr, "visid: --timeout takes a number of seconds above 0\n");
+				return VISID_EXIT_USAGE;
+			}
 			break;
 		case 'L':
 			loop = 1;
@@ -555,10 +559,9 @@ static int run_enroll(int argc, char **argv)
 		return VISID_EXIT_USAGE;
 	}
 	name = argv[optind];
-	if (visid_store_check_name(name)) {
-		fprintf(stderr, "visid: '%s' is not a valid name (1 to 64 characters)\n", name);
+	/* The store's own message says what is wrong; the name is not echoed raw. */
+	if (visid_store_check_name(name))
 		return VISID_EXIT_USAGE;
-	}
 	if (app_open(&app, APP_PIPELINE | APP_STORE_WRITE | APP_STORE_CREATE)) {
 		app_close(&app);
 		return VISID_EXIT_ERROR;

@@ -620,9 +620,18 @@ static int run_loop_command(int argc, char **argv)
 		case 'S':
 			screen = optarg;
 			break;
-		case 'n':
-			r->max_frames = strtoull(optarg, NULL, 10);
+		case 'n': {
+			char *end;
+
+			errno = 0;
+			r->max_frames = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || !r->max_frames) {
+				fprintf(stderr, "visid: --frames takes a count above 0\n");
+				free(r);
+				return VISID_EXIT_USAGE;
+			}
 			break;
+		}
 		case 'R':
 			repeat = atoi(optarg);
 			if (repeat < 1) {
