@@ -85,7 +85,8 @@ int visid_detect_decode(const float *regressors, const float *logits, const floa
 			/* Full: the new one replaces the weakest, if it is better. */
 			slot = -1;
 			for (int j = 0; j < n; j++)
-				if (out[j].score < score && (slot < 0 || out[j].score < out[slot].score))
+				if (out[j].score < score &&
+				    (slot < 0 || out[j].score < out[slot].score))
 					slot = j;
 			if (slot < 0)
 				continue;
@@ -124,7 +125,7 @@ int visid_detect_nms(struct visid_detection *dets, int count, float iou)
 	}
 	qsort(dets, count, sizeof(*dets), by_score);
 	for (int i = 0; i < count; i++) {
-		struct visid_detection merged = { .score = dets[i].score, .anchor = dets[i].anchor };
+		struct visid_detection merged = {.score = dets[i].score, .anchor = dets[i].anchor};
 		float total = 0;
 
 		if (taken[i])

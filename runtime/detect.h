@@ -40,8 +40,8 @@ int visid_detect_decode(const float *regressors, const float *logits, const floa
 			struct visid_detection *out, int max);
 
 /*
- * Weighted NMS in place (overlap by visid_box_iou of visid/track.h): the best detection and every one overlapping it by
- * more than iou become their score-weighted mean (the best one's score).
+ * Weighted NMS in place (overlap by visid_box_iou of visid/track.h): the best detection and every
+ * one overlapping it by more than iou become their score-weighted mean (the best one's score).
  * Returns the number left, best first.
  */
 int visid_detect_nms(struct visid_detection *dets, int count, float iou);

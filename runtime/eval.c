@@ -418,9 +418,9 @@ static int group_stats(struct visid_eval *ev)
 		g[k].fnmr = g[k].genuine ? (double)g[k].false_non_matches / g[k].genuine : 0;
 		g[k].fmr = g[k].impostor ? (double)g[k].false_matches / g[k].impostor : 0;
 	}
-	r->cross_group_fmr = r->cross_group_impostor ?
-				     (double)r->cross_group_false_matches / r->cross_group_impostor :
-				     0;
+	r->cross_group_fmr = r->cross_group_impostor
+				 ? (double)r->cross_group_false_matches / r->cross_group_impostor
+				 : 0;
 	qsort(g, ev->groups.count, sizeof(*g), cmp_group_name);
 	r->groups = g;
 	r->group_count = ev->groups.count;

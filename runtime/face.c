@@ -261,8 +261,9 @@ int visid_face_pipeline_create(const struct visid_face_options *opt,
 	if (ret)
 		goto out_destroy;
 	if (visid_net_output_size(pipe->embed, 0) != VISID_EMBED_DIM) {
-		visid_err("%s: output has %zu values, expected %d", visid_model_path(pipe->embedder),
-			  visid_net_output_size(pipe->embed, 0), VISID_EMBED_DIM);
+		visid_err("%s: output has %zu values, expected %d",
+			  visid_model_path(pipe->embedder), visid_net_output_size(pipe->embed, 0),
+			  VISID_EMBED_DIM);
 		ret = -EINVAL;
 		goto out_destroy;
 	}
@@ -495,7 +496,8 @@ static int refine_keypoints(struct visid_face_pipeline *pipe, const struct visid
 		float cx = (found[i].box[0] + found[i].box[2]) / 2;
 		float cy = (found[i].box[1] + found[i].box[3]) / 2;
 
-		if (cx < face->box[0] || cx > face->box[2] || cy < face->box[1] || cy > face->box[3])
+		if (cx < face->box[0] || cx > face->box[2] || cy < face->box[1] ||
+		    cy > face->box[3])
 			continue;
 		memcpy(face->keypoints, found[i].kp, sizeof(face->keypoints));
 		return 1;

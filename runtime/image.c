@@ -28,8 +28,8 @@
 #define MAX_FILE_BYTES (256L * 1024 * 1024)
 
 static const char *const format_names[] = {
-	[VISID_FMT_RGB24] = "RGB24",	 [VISID_FMT_BGR24] = "BGR24", [VISID_FMT_XRGB8888] = "XRGB8888",
-	[VISID_FMT_YUYV] = "YUYV",	 [VISID_FMT_NV12] = "NV12",   [VISID_FMT_GREY] = "GREY",
+    [VISID_FMT_RGB24] = "RGB24", [VISID_FMT_BGR24] = "BGR24", [VISID_FMT_XRGB8888] = "XRGB8888",
+    [VISID_FMT_YUYV] = "YUYV",	 [VISID_FMT_NV12] = "NV12",   [VISID_FMT_GREY] = "GREY",
 };
 
 const char *visid_pixel_format_name(enum visid_pixel_format format)

@@ -33,7 +33,8 @@ void visid_dot_rows_avx2(const float *query, const float *rows, size_t n, float 
 
 #pragma GCC unroll 8
 		for (int j = 32; j < VISID_EMBED_DIM; j += 32) {
-			a0 = _mm256_fmadd_ps(_mm256_load_ps(query + j), _mm256_load_ps(row + j), a0);
+			a0 =
+			    _mm256_fmadd_ps(_mm256_load_ps(query + j), _mm256_load_ps(row + j), a0);
 			a1 = _mm256_fmadd_ps(_mm256_load_ps(query + j + 8),
 					     _mm256_load_ps(row + j + 8), a1);
 			a2 = _mm256_fmadd_ps(_mm256_load_ps(query + j + 16),

@@ -212,7 +212,8 @@ static int create_instance(struct visid_gpu *gpu, int validation)
 		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
 		.pApplicationInfo = &app,
 	};
-	VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+	VkValidationFeatureEnableEXT sync =
+	    VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
 	VkValidationFeaturesEXT features = {
 		.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
 		.enabledValidationFeatureCount = 1,
@@ -742,11 +743,10 @@ int visid_vk_buffer_create(struct visid_gpu *gpu, size_t size, enum visid_vk_buf
 			   const char *name, struct visid_vk_buffer **out)
 {
 	VkBufferCreateInfo info = {
-		.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-			 VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-			 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-		.sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+	    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+	    .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+		     VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+	    .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
 	};
 	struct visid_vk_buffer *buf;
 	VkResult r;

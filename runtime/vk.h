@@ -160,8 +160,8 @@ int visid_vk_seq_length(const struct visid_vk_seq *seq);
  */
 int visid_vk_seq_dispatch(struct visid_vk_seq *seq, struct visid_vk_pipeline *pipe,
 			  const struct visid_vk_view *views, int view_count, uint32_t write_mask,
-			  const void *push, uint32_t push_size, uint32_t groups_x, uint32_t groups_y,
-			  uint32_t groups_z, const char *label);
+			  const void *push, uint32_t push_size, uint32_t groups_x,
+			  uint32_t groups_y, uint32_t groups_z, const char *label);
 /*
  * How the operator kernels recorded into a sequence from now on hold their
  * tensors and constants. AUTO (the default) is fp32, read through texel

@@ -204,8 +204,9 @@ static int check_conv(struct visid_vk_seq *seq, const struct visid_conv_params *
 		ret = check_size(seq, &v[BINDING_SLOPE],
 				 p->act == VISID_ACT_PRELU ? p->out_c : 0, 0, "PReLU slope", label);
 	if (!ret)
-		ret = check_size(seq, &v[BINDING_OUT],
-				 volume(p->batch, p->out_h, p->out_w, p->out_c), 0, "output", label);
+		ret =
+		    check_size(seq, &v[BINDING_OUT], volume(p->batch, p->out_h, p->out_w, p->out_c),
+			       0, "output", label);
 	return ret;
 }
 
@@ -589,8 +590,8 @@ int visid_vk_pad(struct visid_vk_seq *seq, const struct visid_pad_params *p,
 		ret = positive(label, "output dimension", 4, p->out);
 	for (int i = 0; i < 4 && !ret; i++) {
 		if (p->before[i] < 0 || p->before[i] + p->in[i] > p->out[i]) {
-			visid_err("vulkan: '%s': axis %d: %d before %d does not fit in %d", label, i,
-				  p->before[i], p->in[i], p->out[i]);
+			visid_err("vulkan: '%s': axis %d: %d before %d does not fit in %d", label,
+				  i, p->before[i], p->in[i], p->out[i]);
 			ret = -EINVAL;
 		}
 		push.in[i] = p->in[i];

@@ -334,10 +334,10 @@ static int read_timings(struct visid_vk_seq *seq)
 		if (slot == 0) {
 			int n = seq->queries - q < QUERY_CHUNK ? seq->queries - q : QUERY_CHUNK;
 
-			r = vkGetQueryPoolResults(seq->gpu->device, seq->query_pools[q / QUERY_CHUNK],
-						  0, n, sizeof(stamps), stamps, sizeof(uint64_t),
-						  VK_QUERY_RESULT_64_BIT |
-						  VK_QUERY_RESULT_WAIT_BIT);
+			r = vkGetQueryPoolResults(
+			    seq->gpu->device, seq->query_pools[q / QUERY_CHUNK], 0, n,
+			    sizeof(stamps), stamps, sizeof(uint64_t),
+			    VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
 			if (r != VK_SUCCESS) {
 				visid_err("vkGetQueryPoolResults on '%s': %s", device_name(seq),
 					  visid_vk_result_name(r));
@@ -667,8 +667,8 @@ static int failed(struct visid_vk_seq *seq, int ret)
 
 int visid_vk_seq_dispatch(struct visid_vk_seq *seq, struct visid_vk_pipeline *pipe,
 			  const struct visid_vk_view *views, int view_count, uint32_t write_mask,
-			  const void *push, uint32_t push_size, uint32_t groups_x, uint32_t groups_y,
-			  uint32_t groups_z, const char *label)
+			  const void *push, uint32_t push_size, uint32_t groups_x,
+			  uint32_t groups_y, uint32_t groups_z, const char *label)
 {
 	VkDescriptorBufferInfo info[VISID_VK_MAX_BINDINGS];
 	struct access acc[VISID_VK_MAX_BINDINGS];
@@ -725,8 +725,8 @@ int visid_vk_seq_dispatch(struct visid_vk_seq *seq, struct visid_vk_pipeline *pi
 	if (ret)
 		return failed(seq, ret);
 	if (push_size)
-		vkCmdPushConstants(seq->cmd, pipe->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size,
-				   push);
+		vkCmdPushConstants(seq->cmd, pipe->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+				   push_size, push);
 	vkCmdDispatch(seq->cmd, groups_x, groups_y, groups_z);
 	ret = add_label(seq, label);
 	if (!ret)

@@ -167,8 +167,8 @@ static void test_mixed_people_refused(void)
 	ret = run_visid("enroll", "twin", "--partial", P04("person01", "s2_left30.jpg"), NULL);
 	VT_CHECK(ret == 1, "person01 enrolled a second time under another name: exit %d", ret);
 	run_visid("list", NULL);
-	VT_CHECK(!strstr(out, "mixed") && !strstr(out, "twin"), "a refused member is listed: %.200s",
-		 out);
+	VT_CHECK(!strstr(out, "mixed") && !strstr(out, "twin"),
+		 "a refused member is listed: %.200s", out);
 }
 
 static void test_strangers_and_no_faces(void)
@@ -252,7 +252,7 @@ static void test_guided_enrollment(void)
 	VT_CHECK(ret == 0, "guided enrollment exited %d: %.300s", ret, out);
 	VT_CHECK(strstr(out, "blurred"), "the blurred frame was not refused: %.300s", out);
 	VT_CHECK(strstr(out, "Look straight at the camera") && strstr(out, "Captured: front") &&
-			 strstr(out, "Tilt your head slightly down") && strstr(out, "Captured: down"),
+		     strstr(out, "Tilt your head slightly down") && strstr(out, "Captured: down"),
 		 "the angles were not asked for and captured in turn: %.300s", out);
 	run_visid("identify", P04("person01", "s2_front.jpg"), NULL);
 	VT_CHECK(!strcmp(identified(), "guided"), "the guided member identified as '%s'",
@@ -357,11 +357,13 @@ static void test_daemon_control(void)
 	pid_t pid;
 
 	run_visid("delete", "--all", NULL);
-	run_visid("enroll", "miranda", "--partial",
-		  shared(FACES "identity/face_recognition/lin_manuel_miranda/lin-manuel-miranda.jpg"),
-		  NULL);
+	run_visid(
+	    "enroll", "miranda", "--partial",
+	    shared(FACES "identity/face_recognition/lin_manuel_miranda/lin-manuel-miranda.jpg"),
+	    NULL);
 	run_visid("enroll", "lacamoire", "--partial",
-		  shared(FACES "identity/face_recognition/alex_lacamoire/alex-lacamoire.png"), NULL);
+		  shared(FACES "identity/face_recognition/alex_lacamoire/alex-lacamoire.png"),
+		  NULL);
 	run_visid("enroll", "obama", "--partial",
 		  shared(FACES "identity/face_recognition/barack_obama/obama.jpg"), NULL);
 	snprintf(sock, sizeof(sock), "%s/control.sock", visid_test_tmpdir());
@@ -423,7 +425,8 @@ static void test_demo_photos(void)
 	char *line;
 
 	if (access("models/samples/sample3.jpg", R_OK)) {
-		fprintf(stderr, "\n    SKIP: models/samples absent (scripts/fetch-models --samples)");
+		fprintf(stderr,
+			"\n    SKIP: models/samples absent (scripts/fetch-models --samples)");
 		return;
 	}
 	run_visid("delete", "--all", NULL);
@@ -464,7 +467,6 @@ static void test_demo_photos(void)
 VISID_SUITE(cli, "cli", init_gallery, NULL, skip_reason,
 	    VISID_TEST(test_incomplete_enrollment_refused),
 	    VISID_TEST(test_five_angles_then_identify), VISID_TEST(test_mixed_people_refused),
-	    VISID_TEST(test_strangers_and_no_faces),
-	    VISID_TEST(test_delete_and_reenroll), VISID_TEST(test_guided_enrollment), VISID_TEST(test_run_on_labelled_video),
-	    VISID_TEST(test_daemon_control),
-	    VISID_TEST(test_demo_photos))
+	    VISID_TEST(test_strangers_and_no_faces), VISID_TEST(test_delete_and_reenroll),
+	    VISID_TEST(test_guided_enrollment), VISID_TEST(test_run_on_labelled_video),
+	    VISID_TEST(test_daemon_control), VISID_TEST(test_demo_photos))

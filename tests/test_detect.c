@@ -377,7 +377,8 @@ static void test_preprocess_formats(void)
 {
 	char path[256];
 	struct visid_image rgb, frame;
-	float *ref = malloc(sizeof(float) * 192 * 192 * 3), *out = malloc(sizeof(float) * 192 * 192 * 3);
+	float *ref = malloc(sizeof(float) * 192 * 192 * 3),
+	      *out = malloc(sizeof(float) * 192 * 192 * 3);
 	double m[6];
 	static const enum visid_pixel_format formats[] = { VISID_FMT_BGR24, VISID_FMT_XRGB8888,
 							   VISID_FMT_YUYV };

@@ -91,9 +91,10 @@ static void test_operating_points(void)
 		 "FAR 1e-3: threshold %.9g far %g tar %g", r.at_far[1].threshold, r.at_far[1].far,
 		 r.at_far[1].tar);
 	VT_CHECK(visid_eval_threshold_at_far(imp, 1000, 1.0) == 0.0f &&
-			 visid_eval_accept_rate(imp, 1000, 0.5f) == 0.5,
+		     visid_eval_accept_rate(imp, 1000, 0.5f) == 0.5,
 		 "FAR 1 threshold %.3g or accept rate at 0.5 %.3g wrong",
-		 visid_eval_threshold_at_far(imp, 1000, 1.0), visid_eval_accept_rate(imp, 1000, 0.5f));
+		 visid_eval_threshold_at_far(imp, 1000, 1.0),
+		 visid_eval_accept_rate(imp, 1000, 0.5f));
 	VT_CHECK(visid_eval_rates(gen, 0, imp, 1000, &r) == -EINVAL, "empty genuine set accepted");
 	imp[3] = NAN;
 	VT_CHECK(visid_eval_rates(gen, 6, imp, 1000, &r) == -EINVAL, "NaN score accepted");
@@ -197,8 +198,8 @@ static void test_pairs_groups_margins(void)
 		 "margins: %zu probes min %.5f median %.5f mean %.5f", r.margins.probes,
 		 r.margins.min, r.margins.median, r.margins.mean);
 	VT_CHECK(r.closest_count == 5 && !strcmp(r.closest[0].label_a, "A") &&
-			 !strcmp(r.closest[0].label_b, "B") && near(r.closest[0].score, c40, 1e-6) &&
-			 r.closest[0].below_threshold < 0 && r.closest[1].below_threshold > 0,
+		     !strcmp(r.closest[0].label_b, "B") && near(r.closest[0].score, c40, 1e-6) &&
+		     r.closest[0].below_threshold < 0 && r.closest[1].below_threshold > 0,
 		 "closest impostor pair %s-%s %.5f", r.closest[0].label_a, r.closest[0].label_b,
 		 r.closest[0].score);
 

@@ -145,7 +145,8 @@ static void test_group_detection(void)
 		for (int k = 0; k < 4; k++)
 			inside &= f->keypoints[k][0] >= f->box[0] - 2 &&
 				  f->keypoints[k][0] <= f->box[2] + 2 &&
-				  f->keypoints[k][1] >= f->box[1] - 2 && f->keypoints[k][1] <= f->box[3] + 2;
+				  f->keypoints[k][1] >= f->box[1] - 2 &&
+				  f->keypoints[k][1] <= f->box[3] + 2;
 		VT_CHECK(inside && f->box[0] >= 0 && f->box[2] <= img.width && f->score >= 0.6f,
 			 "face %d: box %.0f,%.0f,%.0f,%.0f score %.2f, eyes/nose/mouth outside", j,
 			 f->box[0], f->box[1], f->box[2], f->box[3], f->score);
@@ -212,9 +213,10 @@ static void test_same_person(void)
 	printf("\n    cosine same person %.3f, %.3f; different %.3f, %.3f, %.3f, %.3f ", same_j,
 	       same_o, diff[0], diff[1], diff[2], diff[3]);
 	for (int i = 0; i < 4; i++)
-		VT_CHECK(fmin(same_j, same_o) > diff[i] + 0.15,
-			 "same person %.3f (Jolie), %.3f (Obama) vs different people %.3f (pair %d)",
-			 same_j, same_o, diff[i], i);
+		VT_CHECK(
+		    fmin(same_j, same_o) > diff[i] + 0.15,
+		    "same person %.3f (Jolie), %.3f (Obama) vs different people %.3f (pair %d)",
+		    same_j, same_o, diff[i], i);
 	VT_CHECK(same_j > 0.45 && same_o > 0.45, "same-person cosines %.3f, %.3f", same_j, same_o);
 }
 
@@ -387,7 +389,8 @@ static void test_pose_classes(void)
 			if (load(relative, &img))
 				continue;
 			total++;
-			if (visid_face_detect(face_pipe, &img, &face, 1) == 1 && face.pose == shots[s].pose)
+			if (visid_face_detect(face_pipe, &img, &face, 1) == 1 &&
+			    face.pose == shots[s].pose)
 				right++;
 			else
 				printf("\n    pose miss: %s is %s (yaw %.2f pitch %.2f)", relative,

@@ -79,8 +79,8 @@ static void check_photo(const char *relative, int width, int height, int grey)
 		 "%s: decoded %dx%d %s, expected %dx%d RGB24", relative, img.width, img.height,
 		 visid_pixel_format_name(img.format), width, height);
 	channel_stats(&img, &mean, &range);
-	VT_CHECK(mean > 20 && mean < 235 && range > 100, "%s: implausible content, mean %.1f range %.0f",
-		 relative, mean, range);
+	VT_CHECK(mean > 20 && mean < 235 && range > 100,
+		 "%s: implausible content, mean %.1f range %.0f", relative, mean, range);
 	for (int y = 0; y < img.height && grey; y++)
 		for (int x = 0; x < img.width; x++) {
 			const uint8_t *p = img.data + (size_t)y * img.stride + 3 * x;
@@ -301,7 +301,8 @@ static void test_png_variants(void)
 			cmap[3 * i] = cmap[3 * i + 1] = cmap[3 * i + 2] = (uint8_t)i;
 		for (int y = 0; y < src.height; y++)
 			for (int x = 0; x < src.width; x++)
-				index[y * src.width + x] = src.data[(size_t)y * src.stride + 3 * x + 1];
+				index[y * src.width + x] =
+				    src.data[(size_t)y * src.stride + 3 * x + 1];
 		len = 0;
 		png_image_write_to_memory(&png, NULL, &len, 0, index, 0, cmap);
 		bytes = malloc(len);
@@ -333,8 +334,10 @@ static void pack_frame(const struct visid_image *rgb, enum visid_pixel_format fo
 		       struct visid_image *frame, uint8_t **block)
 {
 	int w = rgb->width & ~1, h = rgb->height & ~1;
-	int bpp = format == VISID_FMT_XRGB8888 ? 4 : format == VISID_FMT_GREY ||
-						     format == VISID_FMT_NV12 ? 1 : format == VISID_FMT_YUYV ? 2 : 3;
+	int bpp = format == VISID_FMT_XRGB8888				 ? 4
+		  : format == VISID_FMT_GREY || format == VISID_FMT_NV12 ? 1
+		  : format == VISID_FMT_YUYV				 ? 2
+									 : 3;
 	int stride = w * bpp + pad;
 
 	memset(frame, 0, sizeof(*frame));
@@ -459,10 +462,10 @@ static void test_yuv_levels(void)
 		if (visid_image_to_rgb24(&frame, &rgb))
 			continue;
 		VT_CHECK(abs(rgb.data[0] - cases[i].r) <= 2 && abs(rgb.data[1] - cases[i].g) <= 2 &&
-				 abs(rgb.data[2] - cases[i].b) <= 2,
-			 "YUV %d,%d,%d gave RGB %d,%d,%d, expected %d,%d,%d", cases[i].y, cases[i].u,
-			 cases[i].v, rgb.data[0], rgb.data[1], rgb.data[2], cases[i].r, cases[i].g,
-			 cases[i].b);
+			     abs(rgb.data[2] - cases[i].b) <= 2,
+			 "YUV %d,%d,%d gave RGB %d,%d,%d, expected %d,%d,%d", cases[i].y,
+			 cases[i].u, cases[i].v, rgb.data[0], rgb.data[1], rgb.data[2], cases[i].r,
+			 cases[i].g, cases[i].b);
 		visid_image_free(&rgb);
 	}
 }

@@ -102,7 +102,8 @@ static void test_membership(void)
 	VT_CHECK(visid_gallery_match(g, bad, 0.5f, &r) == -EINVAL, "NaN query accepted");
 
 	VT_CHECK(!visid_gallery_set(g, 7, vecs, 3), "member 7 with 3 vectors refused");
-	VT_CHECK(visid_gallery_set(g, 8, vecs, 2) == -ENOSPC, "5 vectors fit in a 4-vector gallery");
+	VT_CHECK(visid_gallery_set(g, 8, vecs, 2) == -ENOSPC,
+		 "5 vectors fit in a 4-vector gallery");
 	VT_CHECK(!visid_gallery_set(g, 8, vecs + 2 * VISID_EMBED_DIM, 1), "member 8 refused");
 	visid_log_set_handler(NULL, NULL);
 	VT_CHECK(visid_gallery_member_count(g) == 2 && visid_gallery_vector_count(g) == 4,
@@ -144,8 +145,8 @@ static int compare_lines(const char *want, const char *got, const char *what, do
 		size_t wl = strcspn(w, " "), gl = strcspn(g, " ");
 
 		if (wl != gl || strncmp(w, g, wl)) {
-			VT_CHECK(0, "%s: decision differs:\n      want %s\n      got  %s", what, want,
-				 got);
+			VT_CHECK(0, "%s: decision differs:\n      want %s\n      got  %s", what,
+				 want, got);
 			return -1;
 		}
 		w += wl + (w[wl] == ' ');
@@ -338,8 +339,9 @@ static void test_golden_pair(void)
 			continue;
 		visid_gallery_set_simd(g, s);
 		VT_CHECK(visid_gallery_scores(g, b, &score, 1) == 1 &&
-				 fabs(score - 0.7800221350065257) < 1e-5,
-			 "%s: same-person score %.7f, reference 0.7800221", visid_simd_name(s), score);
+			     fabs(score - 0.7800221350065257) < 1e-5,
+			 "%s: same-person score %.7f, reference 0.7800221", visid_simd_name(s),
+			 score);
 		VT_CHECK(!visid_gallery_match(g, b, 0.78f, &r) && r.accepted &&
 				 !visid_gallery_match(g, b, 0.7801f, &r) && !r.accepted,
 			 "%s: decision around the reference score wrong", visid_simd_name(s));

@@ -387,11 +387,21 @@ static void test_conv_residual(void)
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		const int *s = shapes[i];
 		struct residual_case r = {
-			.conv = { .batch = 1, .in_h = s[0], .in_w = s[1], .in_c = s[2],
-				  .out_h = s[0], .out_w = s[1], .out_c = s[3], .kernel_h = s[4],
-				  .kernel_w = s[4], .stride_h = 1, .stride_w = 1,
-				  .pad_top = s[4] / 2, .pad_left = s[4] / 2, .act = VISID_ACT_PRELU },
-			.res = { .c = s[5], .pool = s[6], .act = s[7] ? VISID_ACT_RELU : VISID_ACT_NONE },
+		    .conv = {.batch = 1,
+			     .in_h = s[0],
+			     .in_w = s[1],
+			     .in_c = s[2],
+			     .out_h = s[0],
+			     .out_w = s[1],
+			     .out_c = s[3],
+			     .kernel_h = s[4],
+			     .kernel_w = s[4],
+			     .stride_h = 1,
+			     .stride_w = 1,
+			     .pad_top = s[4] / 2,
+			     .pad_left = s[4] / 2,
+			     .act = VISID_ACT_PRELU},
+		    .res = {.c = s[5], .pool = s[6], .act = s[7] ? VISID_ACT_RELU : VISID_ACT_NONE},
 		};
 		struct op_case c = { .in_count = 5, .record = record_conv_residual, .params = &r };
 		size_t pixels = (size_t)s[0] * s[1], n_w = (size_t)s[3] * s[4] * s[4] * s[2];

@@ -1027,7 +1027,8 @@ static void check_only_times_changed(const char *dir, const struct st_snapshot *
 		VT_CHECK(!strcmp(a->name[i], b->name[i]), "file %s became %s", a->name[i],
 			 b->name[i]);
 		if (strcmp(a->name[i], "gallery.db"))
-			VT_CHECK(a->len[i] == b->len[i] && !memcmp(a->data[i], b->data[i], a->len[i]),
+			VT_CHECK(a->len[i] == b->len[i] &&
+				     !memcmp(a->data[i], b->data[i], a->len[i]),
 				 "%s changed", a->name[i]);
 	}
 	da = st_snapshot_file(a, "gallery.db", &la);

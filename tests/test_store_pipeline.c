@@ -170,7 +170,8 @@ static void check_recomputed(struct visid_store_gallery *g, uint8_t *photos[][PO
 			real_embed(pipe_cpu, photos[p][pose], lens[p][pose], vec);
 			for (int i = 0; i < VISID_EMBED_DIM; i++)
 				diff = fmaxf(diff, fabsf(vec[i] - g->members[p].vectors[pose][i]));
-			VT_CHECK(diff < 1e-5f, "%s %s: stored vector differs from the pipeline's by %g",
+			VT_CHECK(diff < 1e-5f,
+				 "%s %s: stored vector differs from the pipeline's by %g",
 				 folders[p], enrolled[p][pose], diff);
 		}
 	}

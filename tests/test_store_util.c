@@ -109,7 +109,8 @@ const char *st_skip_without_photos(void)
 	return why;
 }
 
-/* A unit vector seeded by BLAKE2b(model || image): same bytes, same vector; another model, another. */
+/* A unit vector seeded by BLAKE2b(model || image): same bytes, same vector; another model, another.
+ */
 int st_embed(void *model_id, const uint8_t *image, size_t len, float vec[VISID_EMBED_DIM])
 {
 	crypto_generichash_state h;

@@ -274,8 +274,8 @@ static void replay(struct visid_gpu *gpu, const char *what)
 	for (int pass = 0; pass < 2 && !ret; pass++) {
 		ret = visid_vk_seq_begin(seq);
 		for (int i = 0; i < CHAIN && !ret; i++) {
-			ret = visid_vk_copy(seq, &copy, visid_vk_whole(i ? w : x), visid_vk_whole(y),
-					    "x->y");
+			ret = visid_vk_copy(seq, &copy, visid_vk_whole(i ? w : x),
+					    visid_vk_whole(y), "x->y");
 			ret = ret ? ret : visid_vk_eltwise(seq, &mul, visid_vk_whole(y),
 							   visid_vk_whole(scale), visid_vk_whole(z),
 							   "y*s->z");
@@ -323,15 +323,18 @@ static void replay(struct visid_gpu *gpu, const char *what)
 		if (count == 3 * CHAIN) {
 			double sum = 0;
 
-			VT_CHECK(!strcmp(t[0].label, "x->y") && !strcmp(t[count - 1].label, "|z|->w"),
+			VT_CHECK(!strcmp(t[0].label, "x->y") &&
+				     !strcmp(t[count - 1].label, "|z|->w"),
 				 "%s: labels '%s', '%s'", what, t[0].label, t[count - 1].label);
 			for (int i = 0; i < count; i++) {
-				VT_CHECK(t[i].ms >= 0 && t[i].ms <= wall, "%s: '%s' took %g ms of %g",
-					 what, t[i].label, t[i].ms, wall);
+				VT_CHECK(t[i].ms >= 0 && t[i].ms <= wall,
+					 "%s: '%s' took %g ms of %g", what, t[i].label, t[i].ms,
+					 wall);
 				sum += t[i].ms;
 			}
-			VT_CHECK(sum > 0 && sum <= wall, "%s: run %d: dispatches %g ms, submit %g ms",
-				 what, run, sum, wall);
+			VT_CHECK(sum > 0 && sum <= wall,
+				 "%s: run %d: dispatches %g ms, submit %g ms", what, run, sum,
+				 wall);
 		}
 	}
 	VT_CHECK(visid_gpu_validation_errors(gpu) == 0, "%s: %u validation messages", what,

@@ -187,10 +187,11 @@ static int parse_paths(const char *list, int *want)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: visid-bench-match [-n VECTORS] [-r RUNS] [-s PATH[,PATH...]]\n"
-		   "  -n  vectors in the large gallery (default 1000000, 5 per member)\n"
-		   "  -r  timed runs, best kept (default 5)\n"
-		   "  -s  paths to time: portable, avx2, avx512, neon (default: all this CPU has)\n");
+	fprintf(f,
+		"usage: visid-bench-match [-n VECTORS] [-r RUNS] [-s PATH[,PATH...]]\n"
+		"  -n  vectors in the large gallery (default 1000000, 5 per member)\n"
+		"  -r  timed runs, best kept (default 5)\n"
+		"  -s  paths to time: portable, avx2, avx512, neon (default: all this CPU has)\n");
 }
 
 struct bench {
@@ -257,8 +258,9 @@ static void print_results(const struct bench *b, size_t vectors, unsigned member
 		if (!b->want[s])
 			continue;
 		printf("%-9s %9.0f ns %7.2f GB/s | %8.2f ms %7.2f GB/s %6.1f %%   best %llu %.4f\n",
-		       visid_simd_name(s), b->small_t[s] * 1e9, 50 * ROW_BYTES / b->small_t[s] / 1e9,
-		       b->large_t[s] * 1e3, b->large_bytes / b->large_t[s] / 1e9,
+		       visid_simd_name(s), b->small_t[s] * 1e9,
+		       50 * ROW_BYTES / b->small_t[s] / 1e9, b->large_t[s] * 1e3,
+		       b->large_bytes / b->large_t[s] / 1e9,
 		       100 * b->large_bytes / b->large_t[s] / b->read_bw,
 		       (unsigned long long)b->large_r[s].id, b->large_r[s].score);
 	}

@@ -71,7 +71,8 @@ int app_option(struct app *app, int opt, const char *arg)
 		return 1;
 	case APP_OPT_THRESHOLD:
 		overrides.threshold = strtof(arg, &end);
-		if (end == arg || *end || !(overrides.threshold >= -1 && overrides.threshold <= 1)) {
+		if (end == arg || *end ||
+		    !(overrides.threshold >= -1 && overrides.threshold <= 1)) {
 			fprintf(stderr, "visid: --threshold must be a number in [-1, 1]\n");
 			return -1;
 		}

@@ -296,7 +296,8 @@ static int run_detect(int argc, char **argv)
 			continue;
 		case 't':
 			if (truth.files == 4 || !(truth.xml[truth.files] = read_text(optarg))) {
-				fprintf(stderr, "visid: %s: cannot read (at most 4 files)\n", optarg);
+				fprintf(stderr, "visid: %s: cannot read (at most 4 files)\n",
+					optarg);
 				return VISID_EXIT_USAGE;
 			}
 			truth.files++;
@@ -320,11 +321,12 @@ static int run_detect(int argc, char **argv)
 			status = VISID_EXIT_ERROR;
 	if (truth.images)
 		printf("total: %d images, recall %d/%d (%.1f%%), faces >= %d px %d/%d (%.1f%%), "
-		       "false detections %d (%.2f per image)\n", truth.images, truth.found[0],
-		       truth.faces[0], 100.0 * truth.found[0] / (truth.faces[0] ? truth.faces[0] : 1),
-		       TRUTH_MIN_PX, truth.found[1], truth.faces[1],
-		       100.0 * truth.found[1] / (truth.faces[1] ? truth.faces[1] : 1), truth.false_pos,
-		       (double)truth.false_pos / truth.images);
+		       "false detections %d (%.2f per image)\n",
+		       truth.images, truth.found[0], truth.faces[0],
+		       100.0 * truth.found[0] / (truth.faces[0] ? truth.faces[0] : 1), TRUTH_MIN_PX,
+		       truth.found[1], truth.faces[1],
+		       100.0 * truth.found[1] / (truth.faces[1] ? truth.faces[1] : 1),
+		       truth.false_pos, (double)truth.false_pos / truth.images);
 	for (int i = 0; i < truth.files; i++)
 		free(truth.xml[i]);
 	app_close(&app);

@@ -536,7 +536,8 @@ static int run_enroll(int argc, char **argv)
 		case 't':
 			timeout = atoi(optarg);
 			if (timeout <= 0) {
-				fprintf(stderr, "visid: --timeout takes a number of seconds above 0\n");
+				fprintf(stderr,
+					"visid: --timeout takes a number of seconds above 0\n");
 				return VISID_EXIT_USAGE;
 			}
 			break;

@@ -577,7 +577,8 @@ static void usage(FILE *f, const char *cmd)
 				    : "Shows \"Looking for NAME\" until NAME is recognised, then "
 				      "\"Found NAME\"\nand where in the frame; exits then unless "
 				      "--keep is given.",
-		strcmp(cmd, "find") ? "" : "  --keep          keep running after the member is found\n",
+		strcmp(cmd, "find") ? ""
+				    : "  --keep          keep running after the member is found\n",
 		APP_OPTIONS_HELP);
 }
 
