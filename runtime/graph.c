@@ -568,6 +568,8 @@ static int build_add(struct builder *b, int k)
 		return ret;
 	a = &b->g->values[av];
 	bv = &b->g->values[bvi];
+	if (!value_channels(a) || !value_channels(bv))
+		return op_error(b, k, -EINVAL, "an operand has no channels");
 	if (pad_op >= 0) {
 		int want = value_channels(bv) + constant(b, b->m->ops[pad_op].inputs[1])->ints[7];
 
