@@ -1017,8 +1017,9 @@ static int create_input(struct builder *b, int height, int width)
 	shape[1] = height ? height : in->shape[1];
 	shape[2] = width ? width : in->shape[2];
 	shape[3] = in->shape[3];
-	if (shape[1] < 1 || shape[2] < 1 || shape[1] > 8192 || shape[2] > 8192) {
-		visid_err("%s: input size %dx%d is out of range", m->path, shape[1], shape[2]);
+	if (shape[1] < 1 || shape[2] < 1 || shape[3] < 1 || shape[1] > 8192 || shape[2] > 8192) {
+		visid_err("%s: input size %dx%dx%d is out of range", m->path, shape[1], shape[2],
+			  shape[3]);
 		return -EINVAL;
 	}
 	b->g->input = new_value(b, m->inputs[0], 4, shape);
