@@ -548,7 +548,8 @@ static int build_add(struct builder *b, int k)
 	int av, bvi, t, ret, pad_op = -1;
 
 	for (int s = 0; s < 2; s++) {
-		int pr = b->producer[op->inputs[s]];
+		/* An omitted input (-1) has no producer; input_value reports it below. */
+		int pr = op->inputs[s] >= 0 ? b->producer[op->inputs[s]] : -1;
 
 		if (pr >= 0 && b->pad_fused[pr])
 			pad_op = pr;
