@@ -246,8 +246,8 @@ static void test_model_wrong_checksum(void)
 		 "printf x >> dest/face_detection_short_range.tflite;"
 		 "tar -C pkg -czf models/cache/%s package", top, pkg);
 	VT_CHECK(sh(cmd) == 0, "cannot write a damaged package");
-	snprintf(cmd, sizeof(cmd), "cd %s && PATH=/usr/bin:/bin scripts/fetch-models dest >log 2>&1",
-		 top);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && PATH=/usr/bin:/bin scripts/fetch-models dest >log 2>&1", top);
 	VT_CHECK(sh(cmd) == 1, "fetch-models accepted a package whose file fails its checksum");
 	snprintf(path, sizeof(path), "%s/log", top);
 	log = hard_read_file(path, &len);

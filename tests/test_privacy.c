@@ -425,8 +425,10 @@ static void test_device_key_never_logged(void)
 		VT_CHECK(!hard_memmem(all_output, all_len, key + i, 8),
 			 "raw key bytes %d..%d in the output", i, i + 7);
 	for (int i = 0; i + 16 <= 64; i += 4) {
-		VT_CHECK(!hard_memmem(all_output, all_len, hex + i, 16), "key as hex in the output");
-		VT_CHECK(!hard_memmem(all_output, all_len, HEX + i, 16), "key as HEX in the output");
+		VT_CHECK(!hard_memmem(all_output, all_len, hex + i, 16),
+			 "key as hex in the output");
+		VT_CHECK(!hard_memmem(all_output, all_len, HEX + i, 16),
+			 "key as HEX in the output");
 	}
 	for (int i = 0; i + 16 <= 44; i += 4) {
 		VT_CHECK(!hard_memmem(all_output, all_len, b64 + i, 16),
