@@ -456,7 +456,7 @@ static int check_physical(struct visid_gpu *gpu)
 	return 0;
 }
 
-static int has_device_extension(VkPhysicalDevice phys, const char *want)
+int visid_vk_has_device_extension(VkPhysicalDevice phys, const char *want)
 {
 	VkExtensionProperties *exts;
 	uint32_t count = 0;
@@ -517,12 +517,12 @@ static int create_device(struct visid_gpu *gpu)
 		};
 		info.pNext = &storage16;
 	}
-	if (has_device_extension(gpu->phys, push_ext) && !(pools && !strcmp(pools, "1"))) {
+	if (visid_vk_has_device_extension(gpu->phys, push_ext) && !(pools && !strcmp(pools, "1"))) {
 		exts[info.enabledExtensionCount++] = push_ext;
 		push = 1;
 	}
 	for (size_t i = 0; i < sizeof(import_exts) / sizeof(import_exts[0]); i++)
-		if (has_device_extension(gpu->phys, import_exts[i]))
+		if (visid_vk_has_device_extension(gpu->phys, import_exts[i]))
 			exts[info.enabledExtensionCount++] = import_exts[i];
 	info.ppEnabledExtensionNames = exts;
 	r = vkCreateDevice(gpu->phys, &info, NULL, &gpu->device);

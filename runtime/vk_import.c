@@ -55,30 +55,12 @@ struct span {
 	uint64_t length;
 };
 
-static int has_extension(VkPhysicalDevice phys, const char *want)
-{
-	VkExtensionProperties *exts;
-	uint32_t count = 0;
-	int found = 0;
-
-	if (vkEnumerateDeviceExtensionProperties(phys, NULL, &count, NULL) != VK_SUCCESS)
-		return 0;
-	exts = calloc(count ? count : 1, sizeof(*exts));
-	if (!exts)
-		return 0;
-	if (vkEnumerateDeviceExtensionProperties(phys, NULL, &count, exts) == VK_SUCCESS)
-		for (uint32_t i = 0; i < count && !found; i++)
-			found = !strcmp(exts[i].extensionName, want);
-	free(exts);
-	return found;
-}
-
 enum visid_vk_import_path visid_vk_import_path_of(VkPhysicalDevice phys)
 {
-	if (has_extension(phys, VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) &&
-	    has_extension(phys, VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME))
+	if (visid_vk_has_device_extension(phys, VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME) &&
+	    visid_vk_has_device_extension(phys, VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME))
 		return VISID_VK_IMPORT_DMABUF;
-	if (has_extension(phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
+	if (visid_vk_has_device_extension(phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
 		return VISID_VK_IMPORT_HOST;
 	return VISID_VK_IMPORT_COPY;
 }
@@ -122,7 +104,7 @@ int visid_vk_importer_create(struct visid_gpu *gpu, enum visid_vk_import_path be
 		imp->fd_props = (PFN_vkGetMemoryFdPropertiesKHR)vkGetDeviceProcAddr(
 		    gpu->device, "vkGetMemoryFdPropertiesKHR");
 	if (best <= VISID_VK_IMPORT_HOST &&
-	    has_extension(gpu->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
+	    visid_vk_has_device_extension(gpu->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
 		vkGetPhysicalDeviceProperties2(gpu->phys, &props);
 		imp->host_align = host.minImportedHostPointerAlignment;
 		imp->host_props = (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(

@@ -63,4 +63,7 @@ int visid_vk_fill_zero(struct visid_vk_buffer *buf);
 VkDescriptorType visid_vk_descriptor_type(enum visid_vk_binding kind);
 VkFormat visid_vk_texel_format(enum visid_vk_binding kind);
 
+/* Whether the physical device lists the extension. */
+int visid_vk_has_device_extension(VkPhysicalDevice phys, const char *want);
+
 #endif
