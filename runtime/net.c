@@ -422,8 +422,10 @@ static int vk_create(struct visid_net *net, struct visid_gpu *gpu, enum visid_vk
 		ret = vk_create_staging(net);
 	if (!ret)
 		ret = visid_vk_seq_create(gpu, &net->vk.seq);
-	if (!ret)
+	if (!ret) {
+		visid_vk_seq_set_timing(net->vk.seq, !!(net->flags & VISID_NET_PROFILE));
 		ret = vk_record(net);
+	}
 	return ret;
 }
 
@@ -775,6 +777,23 @@ void visid_net_destroy(struct visid_net *net)
 	free(net->layer_ms);
 	visid_graph_free(net->graph);
 	free(net);
+}
+
+int visid_net_set_profile(struct visid_net *net, int on)
+{
+	int was = !!(net->flags & VISID_NET_PROFILE);
+
+	if (on)
+		net->flags |= VISID_NET_PROFILE;
+	else
+		net->flags &= ~VISID_NET_PROFILE;
+	if (net->backend != VISID_BACKEND_VULKAN || was == !!on)
+		return 0;
+	/* Timestamps are part of the recording. */
+	visid_vk_seq_set_timing(net->vk.seq, on);
+	for (int i = 0; i < net->graph->n_layers; i++)
+		net->layer_ms[i] = -1.0;
+	return vk_record(net);
 }
 
 void visid_net_input_shape(const struct visid_net *net, int shape[4])

@@ -21,6 +21,8 @@ enum {
 	VISID_NET_FP16 = 1 << 8,
 	/* Vulkan: fp32 tensors whatever $VISID_FP16 says. */
 	VISID_NET_FP32 = 1 << 9,
+	/* Vulkan: GPU time of each layer (timestamps, which slow CPU devices down). */
+	VISID_NET_PROFILE = 1 << 10,
 };
 
 struct visid_net_layer_info {
@@ -34,11 +36,15 @@ struct visid_net_layer_info {
 	uint64_t macs;
 	uint64_t bytes;
 	int dispatches; /* GPU dispatches recorded for it (0 on the CPU) */
-	double ms;	/* last run: GPU time (Vulkan) or wall time (CPU); <0 unknown */
+	/* last run: GPU time (Vulkan, when profiling) or wall time (CPU); <0 unknown */
+	double ms;
 };
 
 int visid_net_create_flags(struct visid_model *model, const struct visid_net_options *opt,
 			   int flags, struct visid_net **out);
+
+/* Turns per-layer GPU timing on or off for the following runs (re-records them). */
+int visid_net_set_profile(struct visid_net *net, int on);
 
 int visid_net_layer_count(const struct visid_net *net);
 int visid_net_layer_info(const struct visid_net *net, int index, struct visid_net_layer_info *info);

@@ -140,6 +140,12 @@ struct visid_vk_timing {
 int visid_vk_seq_create(struct visid_gpu *gpu, struct visid_vk_seq **out);
 void visid_vk_seq_destroy(struct visid_vk_seq *seq);
 struct visid_gpu *visid_vk_seq_gpu(const struct visid_vk_seq *seq);
+/*
+ * Whether the next recording writes a timestamp after each dispatch (off
+ * by default): on CPU implementations each timestamp flushes the queue and
+ * costs about as much as a small dispatch, so only profiling turns it on.
+ */
+void visid_vk_seq_set_timing(struct visid_vk_seq *seq, int on);
 /* Starts a new recording; whatever was recorded before is dropped. */
 int visid_vk_seq_begin(struct visid_vk_seq *seq);
 int visid_vk_seq_end(struct visid_vk_seq *seq);
@@ -147,7 +153,8 @@ int visid_vk_seq_end(struct visid_vk_seq *seq);
 int visid_vk_seq_submit(struct visid_vk_seq *seq);
 /*
  * Times of the last submit, one per recorded dispatch or copy in order.
- * Returns the count, or -ENOTSUP when the queue has no timestamps.
+ * Returns the count, or -ENOTSUP when the queue has no timestamps or the
+ * sequence was recorded with timing off.
  */
 int visid_vk_seq_timings(const struct visid_vk_seq *seq, const struct visid_vk_timing **out);
 /* Number of dispatches and copies recorded. */

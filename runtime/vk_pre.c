@@ -70,6 +70,11 @@ void visid_vk_pre_destroy(struct visid_vk_pre *pre)
 	free(pre);
 }
 
+void visid_vk_pre_set_timing(struct visid_vk_pre *pre, int on)
+{
+	visid_vk_seq_set_timing(pre->seq, on);
+}
+
 double visid_vk_pre_last_ms(const struct visid_vk_pre *pre)
 {
 	return pre->last_ms;

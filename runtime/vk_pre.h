@@ -39,7 +39,9 @@ void visid_vk_pre_destroy(struct visid_vk_pre *pre);
 int visid_vk_pre_run(struct visid_vk_pre *pre, const struct visid_vk_frame *frame,
 		     const struct visid_resample *rs, struct visid_vk_view out);
 
-/* GPU milliseconds of the last run (shrink and sampling), or -1 without timestamps. */
+/* Time the shaders of the following runs with GPU timestamps (off by default). */
+void visid_vk_pre_set_timing(struct visid_vk_pre *pre, int on);
+/* GPU milliseconds of the last run (shrink and sampling), or -1 without timing. */
 double visid_vk_pre_last_ms(const struct visid_vk_pre *pre);
 
 #endif

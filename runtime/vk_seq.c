@@ -3,8 +3,10 @@
  * once and submitted many times. Recording keeps the list of buffer ranges
  * read and written since the last barrier and puts a barrier before any
  * dispatch that touches one of them in a conflicting way, so independent
- * dispatches run without one. A timestamp after each dispatch gives the
- * GPU time of each. Texel bindings get buffer views that the sequence owns
+ * dispatches run without one. When timing is on, a timestamp after each
+ * dispatch gives the GPU time of each; it is off by default because CPU
+ * implementations flush their queue at every timestamp (lavapipe: about
+ * 50 us per dispatch, as much as a small dispatch itself). Texel bindings get buffer views that the sequence owns
  * until it is recorded again.
  */
 #include <errno.h>
@@ -43,6 +45,8 @@ struct visid_vk_seq {
 	VkCommandBuffer cmd;
 	VkFence fence;
 	enum seq_state state;
+	int timing;		/* timestamps in the next recording */
+	int timed;		/* ... in the current one */
 	int error;		/* first recording failure, returned by end */
 	VkPipeline bound;
 
@@ -244,12 +248,17 @@ static int write_timestamp(struct visid_vk_seq *seq)
 	uint32_t slot = 0;
 	int ret;
 
-	if (!seq->gpu->timestamp_bits)
+	if (!seq->timed)
 		return 0;
 	ret = next_query(seq, &pool, &slot);
 	if (!ret)
 		vkCmdWriteTimestamp(seq->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, slot);
 	return ret;
+}
+
+void visid_vk_seq_set_timing(struct visid_vk_seq *seq, int on)
+{
+	seq->timing = !!on;
 }
 
 int visid_vk_seq_begin(struct visid_vk_seq *seq)
@@ -263,6 +272,8 @@ int visid_vk_seq_begin(struct visid_vk_seq *seq)
 	drop_labels(seq);
 	drop_views(seq);
 	seq->error = 0;
+	seq->timed = seq->timing && seq->gpu->timestamp_bits;
+	seq->timing_count = 0;
 	seq->queries = 0;
 	seq->pending_count = 0;
 	seq->bound = VK_NULL_HANDLE;
@@ -318,7 +329,7 @@ static int read_timings(struct visid_vk_seq *seq)
 	uint64_t prev = 0;
 	VkResult r;
 
-	if (!seq->gpu->timestamp_bits || seq->queries != seq->count + 1)
+	if (!seq->timed || seq->queries != seq->count + 1)
 		return 0;
 	if (seq->timing_cap < seq->count) {
 		struct visid_vk_timing *t = realloc(seq->timings, seq->count * sizeof(*t));
@@ -390,7 +401,7 @@ int visid_vk_seq_submit(struct visid_vk_seq *seq)
 int visid_vk_seq_timings(const struct visid_vk_seq *seq, const struct visid_vk_timing **out)
 {
 	*out = seq->timings;
-	if (!seq->gpu->timestamp_bits)
+	if (!seq->timed)
 		return -ENOTSUP;
 	return seq->timing_count;
 }

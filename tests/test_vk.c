@@ -267,6 +267,8 @@ static void replay(struct visid_gpu *gpu, const char *what)
 	ret = ret ? ret : visid_vk_upload(scale, 0, s, sizeof(s));
 	ret = ret ? ret : visid_vk_seq_create(gpu, &seq);
 	VT_CHECK(ret == 0, "%s: setup: %d", what, ret);
+	if (!ret)
+		visid_vk_seq_set_timing(seq, 1);
 	if (ret)
 		goto out_free;
 

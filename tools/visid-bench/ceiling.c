@@ -413,6 +413,8 @@ int bench_ceiling_vulkan(struct visid_gpu *gpu, int runs, struct bench_ceiling *
 	ret = visid_vk_seq_create(gpu, &seq);
 	if (ret)
 		return ret;
+	/* The ceilings are GPU times: one dispatch between two timestamps. */
+	visid_vk_seq_set_timing(seq, 1);
 	ret = gemm_ceiling_vulkan(seq, runs, c);
 	if (!ret)
 		ret = copy_ceiling_vulkan(seq, runs, c);

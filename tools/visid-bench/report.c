@@ -60,8 +60,9 @@ void bench_print_ceiling(enum visid_backend backend, const struct bench_ceiling 
 void bench_print_nets_head(const struct bench_options *opt, const struct bench_ceiling *c)
 {
 	printf("\nnetworks: p50 and p10-p90 of visid_net_run (transfers included); dev: the sum\n"
-	       "of the layer times (GPU timestamps on vulkan); GMAC/s at the p50, and %% of the\n"
-	       "same backend's GEMM ceiling at 2 flops per MAC; cpu/vk: CPU p50 over Vulkan p50\n");
+	       "of the layer times (on vulkan GPU timestamps, from as many runs again with\n"
+	       "profiling on); GMAC/s at the p50, and %% of the same backend's GEMM ceiling at\n"
+	       "2 flops per MAC; cpu/vk: CPU p50 over Vulkan p50\n");
 	printf("%-35s", "");
 	for (int b = BENCH_BACKENDS - 1; b >= 0; b--)
 		if (opt->backend_mask & (1 << b))

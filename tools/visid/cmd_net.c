@@ -218,7 +218,7 @@ static int run_net(int argc, char **argv)
 	opt.gpu = gpu;
 	opt.height = a.height;
 	opt.width = a.width;
-	if (!visid_net_create(model, &opt, &net))
+	if (!visid_net_create_flags(model, &opt, a.layers ? VISID_NET_PROFILE : 0, &net))
 		ret = run_and_write(net, &a);
 	visid_net_destroy(net);
 out_free:
