@@ -41,6 +41,7 @@ struct vk_state {
 	struct visid_vk_buffer *staging_in;   /* NULL when the input buffer is mapped */
 	struct visid_vk_buffer **staging_out; /* per output, NULL when mapped */
 	struct visid_vk_seq *seq;
+	struct visid_vk_seq *wipe; /* zeroes the buffers the host cannot map */
 	struct vk_layer *layers;
 };
 
@@ -434,6 +435,7 @@ static void vk_destroy(struct visid_net *net)
 	const struct visid_graph *g = net->graph;
 
 	visid_vk_seq_destroy(net->vk.seq);
+	visid_vk_seq_destroy(net->vk.wipe);
 	if (net->vk.buffers)
 		for (int i = 0; i < g->n_buffers; i++)
 			visid_vk_buffer_destroy(net->vk.buffers[i]);
@@ -516,6 +518,81 @@ static int vk_run(struct visid_net *net, const float *input, float *const *outpu
 
 	ret = visid_vk_upload(net->vk.staging_in ? net->vk.staging_in : in.buf, 0, input, in.size);
 	return ret ? ret : vk_submit(net, outputs);
+}
+
+/* Zeroes buf from the host where it is mapped, else records its zeroing into wipe. */
+static int vk_wipe_buffer(struct visid_vk_buffer *buf, struct visid_vk_seq *wipe, int *recorded)
+{
+	void *map = buf ? visid_vk_buffer_map(buf) : NULL;
+
+	if (!buf)
+		return 0;
+	if (map) {
+		explicit_bzero(map, buf->size);
+		return 0;
+	}
+	++*recorded;
+	return wipe ? visid_vk_seq_zero(wipe, visid_vk_view(buf, 0, buf->size & ~3ull),
+					"wipe") : 0;
+}
+
+/* One pass over every buffer that held the input, activations or outputs. */
+static int vk_wipe_pass(struct visid_net *net, struct visid_vk_seq *wipe, int *recorded)
+{
+	const struct visid_graph *g = net->graph;
+	int ret = 0;
+
+	ret = vk_wipe_buffer(net->vk.staging_in, wipe, recorded);
+	if (!ret)
+		ret = vk_wipe_buffer(net->vk.input32, wipe, recorded);
+	for (int i = 0; i < g->n_buffers && !ret; i++)
+		ret = vk_wipe_buffer(net->vk.buffers[i], wipe, recorded);
+	for (int i = 0; i < g->n_outputs && !ret; i++)
+		ret = vk_wipe_buffer(net->vk.staging_out[i], wipe, recorded);
+	return ret;
+}
+
+static int vk_wipe(struct visid_net *net)
+{
+	int recorded = 0, ret;
+
+	if (net->vk.scratch)
+		explicit_bzero(net->vk.scratch, net->vk.scratch_size);
+	ret = vk_wipe_pass(net, NULL, &recorded);
+	if (ret || !recorded)
+		return ret;
+	if (net->vk.wipe)
+		return visid_vk_seq_submit(net->vk.wipe);
+	/* Device-only memory (discrete GPUs): a sequence of fills, recorded once. */
+	ret = visid_vk_seq_create(net->vk.gpu, &net->vk.wipe);
+	if (!ret)
+		ret = visid_vk_seq_begin(net->vk.wipe);
+	recorded = 0;
+	if (!ret)
+		ret = vk_wipe_pass(net, net->vk.wipe, &recorded);
+	if (!ret)
+		ret = visid_vk_seq_end(net->vk.wipe);
+	if (!ret)
+		ret = visid_vk_seq_submit(net->vk.wipe);
+	return ret;
+}
+
+int visid_net_wipe(struct visid_net *net)
+{
+	const struct visid_graph *g = net->graph;
+	int ret = 0;
+
+	if (net->backend == VISID_BACKEND_VULKAN) {
+		ret = vk_wipe(net);
+		if (ret)
+			visid_err("%s: wiping the network's tensors failed (%s)",
+				  visid_model_path(net->model), strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < g->n_buffers; i++)
+		explicit_bzero(net->cpu_buffers[i],
+			       (g->buffer_size[i] ? g->buffer_size[i] : 1) * sizeof(float));
+	return 0;
 }
 
 int visid_net_input_view(struct visid_net *net, struct visid_vk_view *view)
@@ -883,10 +960,12 @@ int visid_net_layer_info(const struct visid_net *net, int index, struct visid_ne
 int visid_net_layer_output(struct visid_net *net, int index, float *dst)
 {
 	const struct visid_graph_value *v, *s;
+	int value;
 
-	if (index < 0 || index >= net->graph->n_layers)
+	if (index < -1 || index >= net->graph->n_layers)
 		return -EINVAL;
-	v = &net->graph->values[net->graph->layers[index].out];
+	value = index < 0 ? net->graph->input : net->graph->layers[index].out;
+	v = &net->graph->values[value];
 	s = &net->graph->values[v->storage];
 	if (!(net->flags & VISID_NET_KEEP_ALL) && s->last < net->graph->n_layers) {
 		visid_err("%s: layer %d output is reused; create the net with KEEP_ALL",
@@ -894,8 +973,8 @@ int visid_net_layer_output(struct visid_net *net, int index, float *dst)
 		return -EINVAL;
 	}
 	if (net->backend == VISID_BACKEND_VULKAN)
-		return vk_layer_output(net, net->graph->layers[index].out, dst);
-	memcpy(dst, cpu_value(net, net->graph->layers[index].out), v->count * sizeof(float));
+		return vk_layer_output(net, value, dst);
+	memcpy(dst, cpu_value(net, value), v->count * sizeof(float));
 	return 0;
 }
 

@@ -48,7 +48,10 @@ int visid_net_set_profile(struct visid_net *net, int on);
 
 int visid_net_layer_count(const struct visid_net *net);
 int visid_net_layer_info(const struct visid_net *net, int index, struct visid_net_layer_info *info);
-/* Copies layer `index`'s output (count = product of its shape) after a run. */
+/*
+ * Copies layer `index`'s output (count = product of its shape) after a run;
+ * index -1 is the network's input (as the device holds it).
+ */
 int visid_net_layer_output(struct visid_net *net, int index, float *dst);
 
 const struct visid_graph *visid_net_graph(const struct visid_net *net);

@@ -498,6 +498,8 @@ static int create_device(struct visid_gpu *gpu)
 	};
 	/* $VISID_VK_DESCRIPTOR_POOLS=1 takes the path of devices without push descriptors. */
 	const char *pools = getenv("VISID_VK_DESCRIPTOR_POOLS");
+	/* $VISID_VK_UNMAPPED=1 takes the staging paths of discrete GPUs on any device. */
+	const char *unmapped = getenv("VISID_VK_UNMAPPED");
 	/* Camera frames are imported through these wherever listed (vk_import.c). */
 	static const char *const import_exts[] = {
 		VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
@@ -517,6 +519,7 @@ static int create_device(struct visid_gpu *gpu)
 		};
 		info.pNext = &storage16;
 	}
+	gpu->unmapped = unmapped && !strcmp(unmapped, "1");
 	if (visid_vk_has_device_extension(gpu->phys, push_ext) && !(pools && !strcmp(pools, "1"))) {
 		exts[info.enabledExtensionCount++] = push_ext;
 		push = 1;
@@ -727,7 +730,8 @@ static int bind_memory(struct visid_gpu *gpu, struct visid_vk_buffer *buf,
 		return visid_vk_errno(r);
 	}
 	r = vkBindBufferMemory(gpu->device, buf->buffer, buf->memory, 0);
-	if (r == VK_SUCCESS && (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+	if (r == VK_SUCCESS && (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
+	    !(kind == VISID_VK_BUFFER_DEVICE && gpu->unmapped))
 		r = vkMapMemory(gpu->device, buf->memory, 0, VK_WHOLE_SIZE, 0, &buf->map);
 	if (r != VK_SUCCESS) {
 		buf->map = NULL;

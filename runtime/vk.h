@@ -11,7 +11,9 @@
  *
  * Descriptors are pushed (VK_KHR_push_descriptor) where the device can, else
  * allocated from pools the sequence owns; $VISID_VK_DESCRIPTOR_POOLS=1 forces
- * the pools, so that path is tested on devices that push.
+ * the pools, so that path is tested on devices that push. Likewise
+ * $VISID_VK_UNMAPPED=1 leaves device buffers unmapped, as a discrete GPU's
+ * are, so that the staging paths run on CPU devices too.
  *
  * Errors: 0 or a negative errno; each failure is logged with the object
  * (device, buffer, shader, dispatch label) and the Vulkan result.
@@ -189,6 +191,8 @@ enum visid_vk_tensors visid_vk_seq_tensors(const struct visid_vk_seq *seq);
 /* 1 when the device can run FP16 sequences. */
 int visid_vk_has_fp16_tensors(const struct visid_gpu *gpu);
 
+/* Records zeroing a view (offset and size multiples of 4 bytes). */
+int visid_vk_seq_zero(struct visid_vk_seq *seq, struct visid_vk_view dst, const char *label);
 /* Records a buffer copy (staging to device and back on discrete GPUs). */
 int visid_vk_seq_copy(struct visid_vk_seq *seq, struct visid_vk_view src, struct visid_vk_view dst,
 		      const char *label);

@@ -41,6 +41,8 @@ struct visid_gpu {
 	size_t alignment;
 	size_t texel_limit[VISID_VK_TEXELS_RGBA16F + 1];
 	int fp16_storage;
+	/* $VISID_VK_UNMAPPED=1: device buffers stay unmapped, as on a discrete GPU. */
+	int unmapped;
 
 	VkDevice device;
 	VkQueue queue;

@@ -745,6 +745,32 @@ int visid_vk_seq_dispatch(struct visid_vk_seq *seq, struct visid_vk_pipeline *pi
 	return failed(seq, ret);
 }
 
+int visid_vk_seq_zero(struct visid_vk_seq *seq, struct visid_vk_view dst, const char *label)
+{
+	struct access acc;
+	int ret;
+
+	ret = recording(seq, label);
+	if (ret)
+		return ret;
+	if (!dst.buf || dst.offset % 4 || dst.size % 4) {
+		visid_err("vulkan: zeroing '%s' needs a view of whole words", label ? label : "");
+		return failed(seq, -EINVAL);
+	}
+	ret = check_view(seq, &dst, 0, 4, label);
+	if (ret)
+		return failed(seq, ret);
+	acc = (struct access){ dst.buf->buffer, dst.offset, dst.offset + dst.size, 1 };
+	ret = order_accesses(seq, &acc, 1);
+	if (ret)
+		return failed(seq, ret);
+	vkCmdFillBuffer(seq->cmd, dst.buf->buffer, dst.offset, dst.size, 0);
+	ret = add_label(seq, label);
+	if (!ret)
+		ret = write_timestamp(seq);
+	return failed(seq, ret);
+}
+
 int visid_vk_seq_copy(struct visid_vk_seq *seq, struct visid_vk_view src, struct visid_vk_view dst,
 		      const char *label)
 {

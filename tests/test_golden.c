@@ -424,6 +424,92 @@ static void run_all(enum visid_backend backend, int flags)
 		run_case(&cases[i], backend, flags);
 }
 
+/* Values of the input (-1) and every layer output that are not zero. */
+static long nonzero_values(struct visid_net *net, long *total)
+{
+	const struct visid_graph *g = visid_net_graph(net);
+	long nonzero = 0;
+
+	*total = 0;
+	for (int i = -1; i < visid_net_layer_count(net); i++) {
+		int value = i < 0 ? g->input : g->layers[i].out;
+		size_t count = g->values[value].count;
+		float *v = malloc(count * sizeof(float));
+
+		VT_CHECK(v && visid_net_layer_output(net, i, v) == 0, "reading layer %d", i);
+		for (size_t k = 0; v && k < count; k++)
+			nonzero += v[k] != 0.0f;
+		*total += (long)count;
+		free(v);
+	}
+	return nonzero;
+}
+
+/*
+ * After visid_net_wipe nothing of the face a network saw is left in its
+ * input or in any layer: every value that held it reads zero.
+ */
+static void check_wipe(enum visid_backend backend, struct visid_gpu *on, const char *what)
+{
+	const struct golden_case *c = &cases[4];
+	cJSON *json = read_case(c->id);
+	struct visid_model *model = load_model(c->model);
+	struct visid_net_options opt = {.backend = backend, .gpu = on};
+	struct visid_net *net = NULL;
+	float *input = NULL, **out = NULL;
+	long before, after, total;
+
+	if (!json || !model ||
+	    read_golden(cJSON_GetObjectItem(case_section(json, c->section), "input"), &input) <= 0)
+		goto out;
+	VT_CHECK(visid_net_create_flags(model, &opt, VISID_NET_KEEP_ALL, &net) == 0,
+		 "%s: creating the embedder", what);
+	if (!net)
+		goto out;
+	out = alloc_outputs(net);
+	VT_CHECK(visid_net_run(net, input, out) == 0, "%s: run failed", what);
+	before = nonzero_values(net, &total);
+	VT_CHECK(before > total / 4, "%s: only %ld of %ld values set by the run", what, before,
+		 total);
+	VT_CHECK(visid_net_wipe(net) == 0, "%s: wipe failed", what);
+	after = nonzero_values(net, &total);
+	VT_CHECK(after == 0, "%s: %ld of %ld values left after the wipe", what, after, total);
+	/* The wiped network still runs, with the same result. */
+	VT_CHECK(visid_net_run(net, input, out) == 0 && nonzero_values(net, &total) == before,
+		 "%s: the run after the wipe differs", what);
+out:
+	if (out)
+		free_outputs(out);
+	free(input);
+	visid_net_destroy(net);
+	visid_model_free(model);
+	cJSON_Delete(json);
+}
+
+static void test_cpu_wipe(void)
+{
+	check_wipe(VISID_BACKEND_CPU, NULL, "cpu");
+}
+
+static void test_vulkan_wipe(void)
+{
+	struct visid_gpu *unmapped = NULL;
+	int ret;
+
+	check_wipe(VISID_BACKEND_VULKAN, gpu, "vulkan");
+	/* As on a discrete GPU: the device memory is zeroed by recorded fills. */
+	setenv("VISID_VK_UNMAPPED", "1", 1);
+	ret = visid_gpu_create(&(struct visid_gpu_options){.validation = 1}, &unmapped);
+	unsetenv("VISID_VK_UNMAPPED");
+	VT_CHECK(ret == 0, "creating an unmapped device: %d", ret);
+	if (!ret) {
+		check_wipe(VISID_BACKEND_VULKAN, unmapped, "vulkan, unmapped buffers");
+		VT_CHECK(visid_gpu_validation_errors(unmapped) == 0, "%u validation errors",
+			 visid_gpu_validation_errors(unmapped));
+	}
+	visid_gpu_destroy(unmapped);
+}
+
 static void test_cpu_fused(void)
 {
 	run_all(VISID_BACKEND_CPU, 0);
@@ -825,9 +911,10 @@ static int golden_vulkan_clean(void)
 
 VISID_SUITE(golden, "golden", NULL, NULL, golden_skip, VISID_TEST(test_cpu_fused),
 	    VISID_TEST(test_cpu_unfused), VISID_TEST(test_cpu_buffer_reuse),
-	    VISID_TEST(test_fusion), VISID_TEST(test_full_range_any_size))
+	    VISID_TEST(test_fusion), VISID_TEST(test_full_range_any_size),
+	    VISID_TEST(test_cpu_wipe))
 
 VISID_SUITE(golden_vulkan, "golden-vulkan", NULL, golden_vulkan_clean, golden_vulkan_skip,
 	    VISID_TEST(test_vulkan_fused), VISID_TEST(test_vulkan_unfused),
 	    VISID_TEST(test_vulkan_buffer_reuse), VISID_TEST(test_vulkan_any_size),
-	    VISID_TEST(test_vulkan_fp16))
+	    VISID_TEST(test_vulkan_fp16), VISID_TEST(test_vulkan_wipe))

@@ -48,5 +48,11 @@ size_t visid_net_output_size(const struct visid_net *net, int index);	/* floats 
 
 /* input: NHWC float32 of the input shape; outputs[i]: output_size(i) floats. */
 int visid_net_run(struct visid_net *net, const float *input, float *const *outputs);
+/*
+ * Zeroes what the last run left in the network's memory: its input,
+ * activations and outputs, on the host and on the device, so that nothing
+ * of a frame outlives it. The caller wipes its own copies of the outputs.
+ */
+int visid_net_wipe(struct visid_net *net);
 
 #endif
