@@ -6,8 +6,8 @@
  * dispatches run without one. When timing is on, a timestamp after each
  * dispatch gives the GPU time of each; it is off by default because CPU
  * implementations flush their queue at every timestamp (lavapipe: about
- * 50 us per dispatch, as much as a small dispatch itself). Texel bindings get buffer views that the sequence owns
- * until it is recorded again.
+ * 50 us per dispatch, as much as a small dispatch itself). Texel bindings
+ * get buffer views that the sequence owns until it is recorded again.
  */
 #include <errno.h>
 #include <stdlib.h>
