@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,14 +49,61 @@ int store_sync_dir(const char *dir)
 	return ret;
 }
 
+/*
+ * SQLite reports a short write as SQLITE_FULL and other write failures as
+ * SQLITE_IOERR; the cause is the system's errno where SQLite kept one, else
+ * the state of the filesystem and of the process's file size limit.
+ */
+static int write_failure(struct visid_store *store, int rc, char *why, size_t len)
+{
+	int err = store->db ? sqlite3_system_errno(store->db) : 0;
+	struct rlimit lim = { RLIM_INFINITY, RLIM_INFINITY };
+	struct statvfs fs;
+
+	getrlimit(RLIMIT_FSIZE, &lim);
+	/*
+	 * SQLite does not always keep the errno of a failed write. One that
+	 * fails with room left on the disk under a file size limit (as a
+	 * service manager may set) was stopped by that limit.
+	 */
+	if (!err && (rc == SQLITE_FULL || rc == SQLITE_IOERR_WRITE) &&
+	    lim.rlim_cur != RLIM_INFINITY && !statvfs(store->dir, &fs) && fs.f_bavail > 0)
+		err = EFBIG;
+	switch (err) {
+	case 0:
+		break;
+	case ENOSPC:
+	case EDQUOT:
+		snprintf(why, len, "the disk is full (%s)", strerror(err));
+		return -ENOSPC;
+	case EFBIG:
+		snprintf(why, len, "a file reached the process's file size limit (%llu bytes, "
+			 "RLIMIT_FSIZE)",
+			 (unsigned long long)lim.rlim_cur);
+		return -EFBIG;
+	default:
+		snprintf(why, len, "%s (%s)", sqlite3_errstr(rc), strerror(err));
+		return -err;
+	}
+	if ((rc & 0xff) == SQLITE_FULL) {
+		snprintf(why, len, "the disk is full");
+		return -ENOSPC;
+	}
+	snprintf(why, len, "%s", sqlite3_errstr(rc));
+	return -EIO;
+}
+
 int store_sql_error(struct visid_store *store, int rc, const char *what)
 {
+	char why[160];
 	int ret;
 
 	switch (rc & 0xff) {
 	case SQLITE_FULL:
-		ret = -ENOSPC;
-		break;
+	case SQLITE_IOERR:
+		ret = write_failure(store, rc, why, sizeof(why));
+		visid_err("gallery %s: %s failed: %s", store->db_path, what, why);
+		return ret;
 	case SQLITE_NOTADB:
 	case SQLITE_CORRUPT:
 		ret = -EBADMSG;
@@ -81,7 +130,6 @@ int store_sql_error(struct visid_store *store, int rc, const char *what)
 		break;
 	}
 	visid_err("gallery %s: %s failed: %s", store->db_path, what,
-		  ret == -ENOSPC ? "the disk is full" :
 		  store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
 	return ret;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -637,8 +638,105 @@ static void test_disk_full_during_enroll(void)
 	VT_CHECK(report[0] && !strstr(report, "FAIL"), "disk full during enroll:\n%s", report);
 }
 
+/*
+ * A file size limit (RLIMIT_FSIZE, as a service manager may set) stops the
+ * enroll's writes short: refused with that cause named, not "disk full",
+ * and the gallery unchanged.
+ */
+static void fsize_child(const char *dir)
+{
+	const struct st_person *p = st_people();
+	struct visid_store_slot slots[VISID_POSE_COUNT];
+	struct visid_store_member m[VISID_STORE_MAX_MEMBERS];
+	struct visid_store_options opt;
+	struct visid_store *store;
+	struct st_snapshot before, after;
+	struct rlimit lim;
+	const uint8_t *a, *b;
+	size_t la, lb;
+	int ret;
+
+	st_options(&opt, dir, &clock_now);
+	ret = visid_store_open(&opt, &store);
+	if (!ret) {
+		st_slots(&p[0], st_model_a, slots);
+		ret = visid_store_enroll(store, p[0].name, NULL, 0, slots, NULL);
+		visid_store_close(store);
+	}
+	if (ret) {
+		say("FAIL setting up the gallery: %d", ret);
+		return;
+	}
+	st_snapshot(dir, &before);
+	a = st_snapshot_file(&before, "gallery.db", &la);
+	/* Room for what is there, not for a member's photo on top. */
+	lim.rlim_cur = lim.rlim_max = la + 4096;
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &lim)) {
+		say("FAIL setrlimit: %s", strerror(errno));
+		return;
+	}
+	ret = visid_store_open(&opt, &store);
+	if (!ret) {
+		full_log[0] = 0;
+		st_slots(&p[1], st_model_a, slots);
+		ret = visid_store_enroll(store, p[1].name, p[1].image[0], p[1].len[0], slots, NULL);
+		if (ret != -EFBIG)
+			say("FAIL enroll returned %d, not -EFBIG", ret);
+		if (!strstr(full_log, "file size limit") || !strstr(full_log, dir))
+			say("FAIL no clear message: %s", full_log);
+		if (visid_store_list(store, m, VISID_STORE_MAX_MEMBERS) != 1)
+			say("FAIL a member was added or lost");
+		visid_store_close(store);
+	} else {
+		say("FAIL opening the gallery under the limit: %d", ret);
+	}
+	st_snapshot(dir, &after);
+	b = st_snapshot_file(&after, "gallery.db", &lb);
+	if (after.count != before.count || !a || !b || la != lb || memcmp(a, b, la))
+		say("FAIL the state directory changed (%d files, gallery %zu -> %zu bytes)",
+		    after.count, la, lb);
+	else if (!strstr(report, "FAIL"))
+		say("enroll refused under a %llu-byte file size limit: %s",
+		    (unsigned long long)lim.rlim_cur, full_log);
+	st_snapshot_free(&after);
+	st_snapshot_free(&before);
+}
+
+static void test_file_size_limit_during_enroll(void)
+{
+	char dir[300];
+	int fds[2], status;
+	ssize_t got;
+	pid_t pid;
+
+	snprintf(dir, sizeof(dir), "%s/fsize", visid_test_tmpdir());
+	VT_CHECK(pipe(fds) == 0, "pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		report[0] = 0;
+		visid_log_set_handler(capture_full, NULL);
+		visid_log_set_level(VISID_LOG_ERROR);
+		fsize_child(dir);
+		if (write(fds[1], report, strlen(report)) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(fds[1]);
+	got = pid > 0 ? read(fds[0], report, sizeof(report) - 1) : -1;
+	close(fds[0]);
+	report[got > 0 ? got : 0] = 0;
+	VT_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		 WEXITSTATUS(status) == 0, "the file-size-limit child crashed");
+	printf("\n%s", report);
+	VT_CHECK(report[0] && !strstr(report, "FAIL"), "file size limit during enroll:\n%s",
+		 report);
+}
+
 VISID_SUITE(store_fault, "store_fault", NULL, NULL, st_skip_without_photos,
-	    VISID_TEST(test_killed_mid_operation))
+	    VISID_TEST(test_killed_mid_operation), VISID_TEST(test_file_size_limit_during_enroll))
 
 VISID_SUITE(store_disk_full, "store_disk_full", NULL, NULL, skip_without_mount,
 	    VISID_TEST(test_disk_full_during_enroll))
