@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "half.h"
+#include "model_check.h"
 #include "net_internal.h"
 #include "vk.h"
 #include "visid/log.h"
@@ -61,6 +62,10 @@ int visid_model_load(const char *path, struct visid_model **out)
 	struct visid_graph *graph;
 	int ret;
 
+	/* A damaged or replaced file is refused before anything parses it. */
+	ret = visid_model_verify(path);
+	if (ret)
+		return ret;
 	model = calloc(1, sizeof(*model));
 	if (!model)
 		return -ENOMEM;

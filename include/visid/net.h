@@ -21,7 +21,11 @@ enum visid_backend {
 
 #define VISID_NET_MAX_OUTPUTS 8
 
-/* Reads and validates a .tflite file (mmap); fp16 weights become fp32. */
+/*
+ * Reads and validates a .tflite file (mmap); fp16 weights become fp32. A
+ * file listed in a manifest.tsv in its directory (as installed) must match
+ * its sha256 there, else -EBADMSG.
+ */
 int visid_model_load(const char *path, struct visid_model **out);
 void visid_model_free(struct visid_model *model);
 const char *visid_model_path(const struct visid_model *model);
