@@ -193,6 +193,35 @@ static void test_model_truncated(void)
 	}
 }
 
+/* Installed with its manifest, a model with one byte changed is refused by the library. */
+static void test_model_fails_manifest(void)
+{
+	const char *dir = models_with("none", -1);
+	char from[700], to[700];
+	unsigned char byte;
+	int fd;
+
+	VT_CHECK(dir != NULL, "cannot prepare a model directory");
+	if (!dir)
+		return;
+	snprintf(from, sizeof(from), "%s/manifest.tsv", real_model_dir());
+	snprintf(to, sizeof(to), "%s/manifest.tsv", dir);
+	if (access(from, R_OK)) {
+		printf("\n    SKIP: no manifest.tsv beside the models in %s", real_model_dir());
+		return;
+	}
+	VT_CHECK(copy_file(from, to, -1) == 0, "copying %.200s", from);
+	snprintf(to, sizeof(to), "%s/MobileFaceNet.tflite", dir);
+	fd = open(to, O_RDWR);
+	VT_CHECK(fd >= 0 && pread(fd, &byte, 1, 100000) == 1, "reading %.200s", to);
+	byte ^= 0x40;
+	VT_CHECK(fd >= 0 && pwrite(fd, &byte, 1, 100000) == 1, "changing %.200s", to);
+	if (fd >= 0)
+		close(fd);
+	expect_model_error("embedder with one byte changed, manifest beside it", dir,
+			   "MobileFaceNet.tflite");
+}
+
 /*
  * scripts/fetch-models verifies every file's sha256: a damaged model in the
  * destination is replaced from the package, and a package whose file does
@@ -542,6 +571,7 @@ static void test_sigterm_during_enroll(void)
 
 VISID_SUITE(faults, "faults", faults_init, NULL, faults_skip,
 	    VISID_TEST(test_model_missing), VISID_TEST(test_model_truncated),
+	    VISID_TEST(test_model_fails_manifest),
 	    VISID_TEST(test_model_wrong_checksum),
 	    VISID_TEST(test_no_vulkan_device_falls_back_to_cpu),
 	    VISID_TEST(test_state_dir_unwritable), VISID_TEST(test_state_dir_full),
