@@ -529,6 +529,61 @@ static int fill_disk(const char *path, size_t spare)
 	return truncate(path, written > (long)spare ? written - (long)spare : 0) ? -errno : 0;
 }
 
+/* A gallery of one member, and a snapshot of its directory; 0 or -1 after saying why. */
+static int seed_gallery(const struct visid_store_options *opt, struct st_snapshot *snap)
+{
+	const struct st_person *p = st_people();
+	struct visid_store_slot slots[VISID_POSE_COUNT];
+	struct visid_store *store;
+	int ret;
+
+	ret = visid_store_open(opt, &store);
+	if (!ret) {
+		st_slots(&p[0], st_model_a, slots);
+		ret = visid_store_enroll(store, p[0].name, NULL, 0, slots, NULL);
+		visid_store_close(store);
+	}
+	if (ret) {
+		say("FAIL setting up the gallery in %s: %d", opt->dir, ret);
+		return -1;
+	}
+	st_snapshot(opt->dir, snap);
+	return 0;
+}
+
+/*
+ * Runs body(arg) in a child with the log captured (limits and mounts stay
+ * there) and checks what it said: any line with FAIL fails the test.
+ */
+static void run_in_child(void (*body)(const char *), const char *arg, const char *what)
+{
+	int fds[2], status;
+	ssize_t got;
+	pid_t pid;
+
+	VT_CHECK(pipe(fds) == 0, "pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		report[0] = 0;
+		visid_log_set_handler(capture_full, NULL);
+		visid_log_set_level(VISID_LOG_ERROR);
+		body(arg);
+		if (write(fds[1], report, strlen(report)) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(fds[1]);
+	got = pid > 0 ? read(fds[0], report, sizeof(report) - 1) : -1;
+	close(fds[0]);
+	report[got > 0 ? got : 0] = 0;
+	VT_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		 WEXITSTATUS(status) == 0, "%s: the child crashed", what);
+	printf("\n%s", report);
+	VT_CHECK(report[0] && !strstr(report, "FAIL"), "%s:\n%s", what, report);
+}
+
 /* The whole scenario runs in the child that owns the mount; failures come back as text. */
 static void disk_full_child(const char *mnt)
 {
@@ -547,17 +602,8 @@ static void disk_full_child(const char *mnt)
 	snprintf(dir, sizeof(dir), "%s/state", mnt);
 	snprintf(filler, sizeof(filler), "%s/filler", mnt);
 	st_options(&opt, dir, &clock_now);
-	ret = visid_store_open(&opt, &store);
-	if (!ret) {
-		st_slots(&p[0], st_model_a, slots);
-		ret = visid_store_enroll(store, p[0].name, NULL, 0, slots, NULL);
-		visid_store_close(store);
-	}
-	if (ret) {
-		say("FAIL setting up the gallery on the small filesystem: %d", ret);
+	if (seed_gallery(&opt, &before))
 		return;
-	}
-	st_snapshot(dir, &before);
 
 	for (size_t i = 0; i < sizeof(spare) / sizeof(spare[0]); i++) {
 		char what[64];
@@ -604,38 +650,21 @@ static void disk_full_child(const char *mnt)
 	st_snapshot_free(&before);
 }
 
+static void disk_full_scenario(const char *mnt)
+{
+	if (mount_small_fs(mnt))
+		say("FAIL mounting: %s", mount_refusal);
+	else
+		disk_full_child(mnt);
+}
+
 static void test_disk_full_during_enroll(void)
 {
 	char mnt[300];
-	int fds[2], status;
-	ssize_t got;
-	pid_t pid;
 
 	snprintf(mnt, sizeof(mnt), "%s/small", visid_test_tmpdir());
-	VT_CHECK(mkdir(mnt, 0700) == 0 && pipe(fds) == 0, "scratch mount point %s", mnt);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		report[0] = 0;
-		visid_log_set_handler(capture_full, NULL);
-		visid_log_set_level(VISID_LOG_ERROR);
-		if (mount_small_fs(mnt))
-			say("FAIL mounting: %s", mount_refusal);
-		else
-			disk_full_child(mnt);
-		if (write(fds[1], report, strlen(report)) < 0)
-			_exit(2);
-		_exit(0);
-	}
-	close(fds[1]);
-	got = pid > 0 ? read(fds[0], report, sizeof(report) - 1) : -1;
-	close(fds[0]);
-	report[got > 0 ? got : 0] = 0;
-	VT_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-		 WEXITSTATUS(status) == 0, "the disk-full child crashed");
-	printf("\n%s", report);
-	VT_CHECK(report[0] && !strstr(report, "FAIL"), "disk full during enroll:\n%s", report);
+	VT_CHECK(mkdir(mnt, 0700) == 0, "scratch mount point %s", mnt);
+	run_in_child(disk_full_scenario, mnt, "disk full during enroll");
 }
 
 /*
@@ -657,17 +686,8 @@ static void fsize_child(const char *dir)
 	int ret;
 
 	st_options(&opt, dir, &clock_now);
-	ret = visid_store_open(&opt, &store);
-	if (!ret) {
-		st_slots(&p[0], st_model_a, slots);
-		ret = visid_store_enroll(store, p[0].name, NULL, 0, slots, NULL);
-		visid_store_close(store);
-	}
-	if (ret) {
-		say("FAIL setting up the gallery: %d", ret);
+	if (seed_gallery(&opt, &before))
 		return;
-	}
-	st_snapshot(dir, &before);
 	a = st_snapshot_file(&before, "gallery.db", &la);
 	/* Room for what is there, not for a member's photo on top. */
 	lim.rlim_cur = lim.rlim_max = la + 4096;
@@ -706,33 +726,9 @@ static void fsize_child(const char *dir)
 static void test_file_size_limit_during_enroll(void)
 {
 	char dir[300];
-	int fds[2], status;
-	ssize_t got;
-	pid_t pid;
 
 	snprintf(dir, sizeof(dir), "%s/fsize", visid_test_tmpdir());
-	VT_CHECK(pipe(fds) == 0, "pipe: %s", strerror(errno));
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		report[0] = 0;
-		visid_log_set_handler(capture_full, NULL);
-		visid_log_set_level(VISID_LOG_ERROR);
-		fsize_child(dir);
-		if (write(fds[1], report, strlen(report)) < 0)
-			_exit(2);
-		_exit(0);
-	}
-	close(fds[1]);
-	got = pid > 0 ? read(fds[0], report, sizeof(report) - 1) : -1;
-	close(fds[0]);
-	report[got > 0 ? got : 0] = 0;
-	VT_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-		 WEXITSTATUS(status) == 0, "the file-size-limit child crashed");
-	printf("\n%s", report);
-	VT_CHECK(report[0] && !strstr(report, "FAIL"), "file size limit during enroll:\n%s",
-		 report);
+	run_in_child(fsize_child, dir, "file size limit during enroll");
 }
 
 VISID_SUITE(store_fault, "store_fault", NULL, NULL, st_skip_without_photos,
