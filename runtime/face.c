@@ -12,6 +12,11 @@
  * input is resampled from it there by the preprocessing shaders straight
  * into the network's input buffer. The CPU backend resamples in C.
  *
+ * Nothing of a frame outlives the call that looked at it: the resampled
+ * inputs, the networks' tensors and the host copies of their outputs are
+ * zeroed when detection, and again when an embedding, is done with them
+ * (docs/HARDENING.md). The caller's image and vector are the caller's.
+ *
  * A pipeline is used by one thread at a time: it owns its buffers.
  */
 #include <errno.h>
@@ -515,13 +520,33 @@ static void face_describe(const struct visid_image *img, struct visid_face *face
 	face->issues = visid_quality_issues(face);
 }
 
-/* Detection on img, which is on the device already on the Vulkan backend. */
-static int detect(struct visid_face_pipeline *pipe, const struct visid_image *img,
-		  struct visid_face *faces, int max)
+static int detector_wipe(struct detector *d)
+{
+	if (!d->net)
+		return 0;
+	if (d->input)
+		explicit_bzero(d->input, sizeof(float) * 3 * d->in_w * d->in_h);
+	explicit_bzero(d->reg, sizeof(float) * 16 * d->count);
+	explicit_bzero(d->cls, sizeof(float) * d->count);
+	return visid_net_wipe(d->net);
+}
+
+/* Detection is done with the frame: its resampled inputs and what the detectors made of them go. */
+static int detection_wipe(struct visid_face_pipeline *pipe)
+{
+	int fcn = detector_wipe(&pipe->fcn), letterbox = detector_wipe(&pipe->letterbox);
+	int refiner = detector_wipe(&pipe->refiner);
+
+	if (pipe->dets)
+		explicit_bzero(pipe->dets, sizeof(*pipe->dets) * pipe->dets_cap);
+	return fcn ? fcn : letterbox ? letterbox : refiner;
+}
+
+static int detect_faces(struct visid_face_pipeline *pipe, const struct visid_image *img,
+			struct visid_face *faces, int max)
 {
 	int n, ret;
 
-	pipe->frames++;
 	n = detect_boxes(pipe, img);
 	if (n < 0)
 		return n;
@@ -542,6 +567,18 @@ static int detect(struct visid_face_pipeline *pipe, const struct visid_image *im
 		face_describe(img, face);
 	}
 	return n;
+}
+
+/* Detection on img, which is on the device already on the Vulkan backend. */
+static int detect(struct visid_face_pipeline *pipe, const struct visid_image *img,
+		  struct visid_face *faces, int max)
+{
+	int n, wiped;
+
+	pipe->frames++;
+	n = detect_faces(pipe, img, faces, max);
+	wiped = detection_wipe(pipe);
+	return n < 0 ? n : wiped < 0 ? wiped : n;
 }
 
 static int check_image(const struct visid_image *img)
@@ -613,7 +650,7 @@ int visid_face_embed(struct visid_face_pipeline *pipe, const struct visid_image 
 	struct visid_resample rs;
 	struct visid_vk_view in;
 	double sim[4], norm = 0;
-	int ret;
+	int ret, wiped;
 
 	if (visid_align_similarity(face->keypoints, sim)) {
 		visid_err("face at (%.0f, %.0f): cannot align its keypoints", face->box[0],
@@ -631,26 +668,34 @@ int visid_face_embed(struct visid_face_pipeline *pipe, const struct visid_image 
 						sizeof(float) * count);
 	}
 	if (ret)
-		return ret;
+		goto out_wipe;
 	if (!crop_has_content(pipe->embed_input, count)) {
 		visid_err("face at (%.0f, %.0f): the aligned crop is empty or black",
 			  face->box[0], face->box[1]);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out_wipe;
 	}
 	ret = run_net(pipe, pipe->embed, pipe->embed_input, outputs);
 	if (ret)
-		return ret;
+		goto out_wipe;
 	for (int i = 0; i < VISID_EMBED_DIM; i++)
 		norm += (double)pipe->embed_output[i] * pipe->embed_output[i];
 	norm = sqrt(norm);
 	if (!isfinite(norm) || norm < 1e-6) {
 		visid_err("face at (%.0f, %.0f): embedding norm %g cannot be normalised",
 			  face->box[0], face->box[1], norm);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out_wipe;
 	}
 	for (int i = 0; i < VISID_EMBED_DIM; i++)
 		vec[i] = (float)(pipe->embed_output[i] / norm);
-	return 0;
+
+out_wipe:
+	/* The aligned crop and the unnormalised vector: only the caller's vec stays. */
+	explicit_bzero(pipe->embed_input, sizeof(float) * count);
+	explicit_bzero(pipe->embed_output, sizeof(float) * VISID_EMBED_DIM);
+	wiped = visid_net_wipe(pipe->embed);
+	return ret ? ret : wiped;
 }
 
 unsigned visid_face_check(struct visid_face_pipeline *pipe, const struct visid_image *img,

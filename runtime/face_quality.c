@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "visid/log.h"
 #include "face_quality.h"
@@ -118,6 +119,8 @@ int visid_quality_measure(const struct visid_image *img, struct visid_face *face
 					  var);
 
 out_free:
+	/* A resampled patch of the face: nothing of it outlives the measurement. */
+	explicit_bzero(rgb, sizeof(float) * 4 * n * n);
 	free(rgb);
 	return ret;
 }

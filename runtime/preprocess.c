@@ -27,7 +27,8 @@ struct rgb_view {
 	size_t stride;
 	int x0, y0, x1, y1;	/* region, end exclusive */
 	int full_w, full_h;	/* extent of the source: outside it pixels are 0 */
-	uint8_t *owned;
+	uint8_t *owned;	/* converted or shrunk pixels, wiped when freed */
+	size_t owned_size;
 };
 
 static void map_point(const double m[6], double u, double v, double *x, double *y)
@@ -73,7 +74,8 @@ static int convert_region(const struct visid_image *img, struct rgb_view *view)
 		return 0;
 	}
 	view->stride = 3 * (size_t)w;
-	view->owned = malloc(view->stride * (view->y1 - view->y0) + 1);
+	view->owned_size = view->stride * (view->y1 - view->y0) + 1;
+	view->owned = malloc(view->owned_size);
 	if (!view->owned)
 		return -ENOMEM;
 	for (int y = view->y0; y < view->y1; y++)
@@ -93,15 +95,18 @@ static int shrink_region(const struct visid_image *img, double sx, double sy,
 {
 	int w = view->x1 - view->x0, src_x0, src_x1;
 	double *acc, *wsum;
+	size_t row_size;
 	uint8_t *row;
 	int ret = -ENOMEM;
 
 	src_x0 = (int)floor(view->x0 * sx);
 	src_x1 = (int)fmin(img->width, ceil(view->x1 * sx));
+	row_size = 3 * (size_t)(src_x1 - src_x0) + 1;
 	view->stride = 3 * (size_t)w;
-	view->owned = malloc(view->stride * (view->y1 - view->y0) + 1);
+	view->owned_size = view->stride * (view->y1 - view->y0) + 1;
+	view->owned = malloc(view->owned_size);
 	acc = malloc(sizeof(double) * 4 * w);
-	row = malloc(3 * (size_t)(src_x1 - src_x0) + 1);
+	row = malloc(row_size);
 	if (!view->owned || !acc || !row)
 		goto out_free;
 	wsum = acc + 3 * w;
@@ -145,9 +150,23 @@ static int shrink_region(const struct visid_image *img, double sx, double sy,
 	ret = 0;
 
 out_free:
+	/* Sums and a row of the frame's pixels; the shrunk pixels are wiped by the caller. */
+	if (row)
+		explicit_bzero(row, row_size);
+	if (acc)
+		explicit_bzero(acc, sizeof(double) * 4 * w);
 	free(row);
 	free(acc);
 	return ret;
+}
+
+/* The frame's pixels in the view are no longer needed: nothing of them stays in the heap. */
+static void release_view(struct rgb_view *view)
+{
+	if (view->owned)
+		explicit_bzero(view->owned, view->owned_size);
+	free(view->owned);
+	view->owned = NULL;
 }
 
 static inline double tap(const struct rgb_view *v, int x, int y, int c)
@@ -250,11 +269,11 @@ int visid_pre_resample(const struct visid_image *img, const struct visid_resampl
 	if (ret) {
 		visid_err("preprocess: out of memory for a %dx%d region",
 			  view.x1 - view.x0, view.y1 - view.y0);
-		free(view.owned);
+		release_view(&view);
 		return ret;
 	}
 	sample_all(&view, rs, plan.m, out);
-	free(view.owned);
+	release_view(&view);
 	return 0;
 }
 

@@ -4,13 +4,18 @@
  *   of change; a directory or file open to group or others is refused;
  * - the control socket is 0660 (its SO_PEERCRED check against other users
  *   is the control suite's test_other_user_refused);
- * - the device loop runs with core dumps disabled;
+ * - the device loop runs with core dumps disabled and is not dumpable;
+ * - once the face pipeline is done with a frame, nothing of it (the
+ *   converted pixels, the detector's input, the aligned face crop) is left
+ *   anywhere in the process's writable memory;
  * - nothing of a stranger (the face vector the library computes for them, a
  *   row of their face's pixels) appears in events, logs or state files;
  * - the device key never appears in a debug log, raw, hex or base64.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,9 @@
 
 #include "harness.h"
 #include "hardening.h"
+#include "align.h"
+#include "frame_util.h"
+#include "preprocess.h"
 #include "visid/face.h"
 #include "visid/image.h"
 
@@ -243,6 +251,91 @@ static void test_daemon_no_core_dumps_and_socket_mode(void)
 	VT_CHECK(access(sock, F_OK) != 0, "the control socket was left behind");
 }
 
+/*
+ * Not dumpable: the kernel then gives the process's /proc files to root.
+ * That says nothing of a daemon running as root, so as root the daemon
+ * runs as nobody here, from a copy of the gallery that nobody owns.
+ */
+static int daemon_user(uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	*uid = getuid();
+	*gid = getgid();
+	if (*uid)
+		return 0;
+	pw = getpwnam("nobody");
+	if (!pw)
+		return -1;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* The real uid on the Uid: line of /proc/PID/status; -1 when unreadable. */
+static long status_uid(pid_t pid)
+{
+	char path[64], line[256];
+	long uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %ld", &uid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return uid;
+}
+
+static void test_daemon_not_dumpable(void)
+{
+	char home[520], dir[540], sock[560], spec[600], err[520], cmd[2200], path[64];
+	const char *argv[] = { "run", "--state-dir", dir, "--control", sock, "--source", spec,
+			       "--repeat", "100000", NULL };
+	struct hard_opts opt = { debug_env, (uid_t)-1, 0 };
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	struct stat st = { 0 };
+	long real = -1;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int i;
+
+	VT_CHECK(daemon_user(&uid, &gid) == 0, "no user 'nobody' to run the daemon as");
+	snprintf(home, sizeof(home), "%s/daemon-home", base);
+	snprintf(dir, sizeof(dir), "%s/state", home);
+	snprintf(sock, sizeof(sock), "%s/control.sock", home);
+	snprintf(err, sizeof(err), "%s/daemon-nobody.err", base);
+	snprintf(spec, sizeof(spec), "image:%s", hard_face(STRANGER));
+	snprintf(cmd, sizeof(cmd), "mkdir -m 700 %s && cp -a %s %s && chown -R %u:%u %s", home,
+		 state, dir, (unsigned)uid, (unsigned)gid, home);
+	VT_CHECK(system(cmd) == 0, "cannot make a gallery for uid %u in %.300s", (unsigned)uid,
+		 home);
+	if (uid != getuid())
+		opt.uid = uid;
+	pid = hard_spawn(&opt, argv, NULL, err);
+	VT_CHECK(pid > 0, "cannot start visid run");
+	if (pid <= 0)
+		return;
+	for (i = 0; i < 600 && access(sock, F_OK); i++)
+		nanosleep(&tick, NULL);
+	VT_CHECK(i < 600, "the daemon did not open its control socket within 60 s");
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	real = status_uid(pid);
+	VT_CHECK(stat(path, &st) == 0, "cannot stat %s: %s", path, strerror(errno));
+	VT_CHECK(real == (long)uid, "the daemon runs as uid %ld, want %u", real, (unsigned)uid);
+	VT_CHECK(uid != 0 && st.st_uid == 0,
+		 "the daemon (uid %ld) is dumpable: %s belongs to uid %u, not root", real, path,
+		 (unsigned)st.st_uid);
+	printf("\n    daemon uid %ld, its %s owned by uid %u", real, path, (unsigned)st.st_uid);
+	kill(pid, SIGTERM);
+	VT_CHECK(hard_wait(pid) == 0, "SIGTERM: visid run exited non-zero");
+	keep_file(err);
+}
+
 /* ---- strangers -------------------------------------------------------- */
 
 /* The stranger's face vector and a row of their face's pixels, from the library. */
@@ -376,6 +469,267 @@ static void test_stranger_leaves_no_trace(void)
 	       searched);
 }
 
+/* ---- what a frame leaves in memory ------------------------------------ */
+
+/*
+ * Runs of PIECE_BYTES bytes of one frame's data, in one block the search
+ * skips; each names what it was cut from.
+ */
+#define PIECE_BYTES 64
+#define MAX_PIECES 16
+
+struct traces {
+	uint8_t *block;
+	const char *kind[MAX_PIECES];
+	int count;
+	uint8_t filter[65536 / 8];	/* hashes of the pieces' first four bytes */
+};
+
+static unsigned key_hash(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return (v * 2654435761u) >> 16;
+}
+
+/*
+ * Pieces are copied and compared a byte at a time: glibc's memcpy and
+ * memcmp move 64 bytes through one vector register, and the dynamic
+ * linker's lazy binding saves those registers on the stack, where the
+ * search would then find the test's own copy.
+ */
+static void copy_piece(uint8_t *dst, const uint8_t *src)
+{
+	volatile uint8_t *d = dst;
+
+	for (int i = 0; i < PIECE_BYTES; i++)
+		d[i] = src[i];
+}
+
+static int same_piece(const uint8_t *a, const uint8_t *b)
+{
+	const volatile uint8_t *x = a;
+
+	for (int i = 0; i < PIECE_BYTES; i++)
+		if (x[i] != b[i])
+			return 0;
+	return 1;
+}
+
+static void add_piece(struct traces *t, const void *data, const char *kind)
+{
+	uint8_t *piece = t->block + (size_t)t->count * PIECE_BYTES;
+	unsigned h;
+
+	if (t->count >= MAX_PIECES)
+		return;
+	copy_piece(piece, data);
+	h = key_hash(piece);
+	t->filter[h / 8] |= 1u << (h % 8);
+	t->kind[t->count++] = kind;
+}
+
+/*
+ * The private writable mappings of this process, read without allocating
+ * (the heap must not change under the search).
+ */
+static char maps_text[1 << 18];
+static struct { uintptr_t lo, hi; } regions[4096];
+
+static int writable_regions(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY), n = 0;
+	size_t len = 0;
+	ssize_t got;
+	char *line;
+
+	if (fd < 0)
+		return -1;
+	while (len < sizeof(maps_text) - 1 &&
+	       (got = read(fd, maps_text + len, sizeof(maps_text) - 1 - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	maps_text[len] = 0;
+	for (line = maps_text; line && *line && n < 4096; line = strchr(line, '\n')) {
+		unsigned long lo, hi;
+		char perms[5];
+
+		if (*line == '\n')
+			line++;
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[0] == 'r' &&
+		    perms[1] == 'w' && perms[3] == 'p') {
+			regions[n].lo = lo;
+			regions[n].hi = hi;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Counts the places outside t->block where a piece occurs; hits[i] per piece. */
+static int search_memory(const struct traces *t, int hits[MAX_PIECES])
+{
+	uintptr_t skip_lo = (uintptr_t)t->block;
+	uintptr_t skip_hi = skip_lo + (uintptr_t)t->count * PIECE_BYTES;
+	int n = writable_regions(), total = 0;
+
+	memset(hits, 0, sizeof(int) * MAX_PIECES);
+	for (int r = 0; r < n; r++) {
+		const uint8_t *p = (const uint8_t *)regions[r].lo;
+		size_t len = regions[r].hi - regions[r].lo;
+
+		for (size_t i = 0; i + PIECE_BYTES <= len; i++) {
+			unsigned h = key_hash(p + i);
+
+			if (!(t->filter[h / 8] & 1u << (h % 8)) ||
+			    ((uintptr_t)(p + i) >= skip_lo && (uintptr_t)(p + i) < skip_hi))
+				continue;
+			for (int k = 0; k < t->count; k++)
+				if (same_piece(p + i, t->block + (size_t)k * PIECE_BYTES)) {
+					hits[k]++;
+					total++;
+				}
+		}
+	}
+	return n < 0 ? -1 : total;
+}
+
+/* The stranger an eighth darker, as an NV12 camera frame: no other suite makes this one. */
+static int darker_nv12(struct visid_image *frame)
+{
+	struct visid_image photo, dark;
+	int ret = visid_image_load(hard_face(STRANGER), &photo);
+
+	if (ret)
+		return ret;
+	ret = visid_image_alloc(&dark, photo.width & ~1, photo.height & ~1, VISID_FMT_RGB24);
+	if (!ret)
+		ret = visid_image_alloc(frame, dark.width, dark.height, VISID_FMT_NV12);
+	if (!ret) {
+		for (int y = 0; y < dark.height; y++)
+			for (int x = 0; x < 3 * dark.width; x++)
+				dark.data[(size_t)y * dark.stride + x] =
+					photo.data[(size_t)y * photo.stride + x] * 7 / 8;
+		vt_frame_fill(&dark, 0, 0, frame);
+	}
+	explicit_bzero(photo.data, (size_t)photo.stride * photo.height);
+	if (dark.data)
+		explicit_bzero(dark.data, (size_t)dark.stride * dark.height);
+	visid_image_free(&photo);
+	visid_image_free(&dark);
+	return ret;
+}
+
+/*
+ * What the pipeline made of the frame, made again here: converted RGB rows
+ * across the face, the letterboxed detector input and the aligned crop, the
+ * pieces from the middle of the face.
+ */
+static int frame_pieces(const struct visid_image *frame, const struct visid_face *face,
+			struct traces *t)
+{
+	const int crop_floats = 3 * VISID_EMB_SIZE * VISID_EMB_SIZE, det_side = 192;
+	float *crop = malloc(sizeof(float) * crop_floats);
+	float *det = malloc(sizeof(float) * 3 * det_side * det_side);
+	int cx = (int)(face->box[0] + face->box[2]) / 2;
+	int cy = (int)(face->box[1] + face->box[3]) / 2;
+	uint8_t row[3 * 24];
+	double sim[4], m[6];
+	int ret = -ENOMEM;
+
+	if (!crop || !det || cx < 12 || cx + 12 > frame->width || cy < 8 ||
+	    cy + 8 > frame->height)
+		goto out_free;
+	ret = visid_align_similarity(face->keypoints, sim);
+	if (!ret)
+		ret = visid_pre_embedder(frame, sim, crop);
+	if (!ret)
+		ret = visid_pre_detector(frame, NULL, det_side, det_side, 1, det, m);
+	if (ret)
+		goto out_free;
+	for (int i = 0; i < 4; i++) {
+		int v = VISID_EMB_SIZE / 2 - 16 + 10 * i, dv = det_side / 2 - 12 + 8 * i;
+
+		visid_image_row_rgb(frame, cy - 6 + 4 * i, cx - 12, cx + 12, row);
+		add_piece(t, row, "converted RGB pixels of the frame");
+		add_piece(t, det + 3 * ((size_t)dv * det_side + det_side / 2 - 8),
+			  "the detector's letterboxed input");
+		add_piece(t, crop + 3 * ((size_t)v * VISID_EMB_SIZE + VISID_EMB_SIZE / 2 - 8),
+			  "the aligned 112x112 face crop");
+	}
+	explicit_bzero(row, sizeof(row));
+
+out_free:
+	if (crop)
+		explicit_bzero(crop, sizeof(float) * crop_floats);
+	if (det)
+		explicit_bzero(det, sizeof(float) * 3 * det_side * det_side);
+	free(crop);
+	free(det);
+	return ret;
+}
+
+static void test_pipeline_wipes_frames(void)
+{
+	struct visid_face_options fopt = { 0 };
+	struct visid_face_pipeline *pipe = NULL;
+	struct traces t = { 0 };
+	struct visid_image frame = { 0 };
+	struct visid_face face;
+	float vec[VISID_EMBED_DIM];
+	int hits[MAX_PIECES], found, n, ret;
+	uint8_t *decoy;
+
+	fopt.backend = VISID_BACKEND_CPU;
+	t.block = malloc((size_t)MAX_PIECES * PIECE_BYTES);
+	ret = t.block ? darker_nv12(&frame) : -ENOMEM;
+	if (!ret)
+		ret = visid_face_pipeline_create(&fopt, &pipe);
+	VT_CHECK(ret == 0, "cannot set up the frame and the pipeline: %s", strerror(-ret));
+	if (ret)
+		goto out_free;
+	n = visid_face_detect(pipe, &frame, &face, 1);
+	ret = n == 1 ? visid_face_embed(pipe, &frame, &face, vec) : -ENOENT;
+	VT_CHECK(n == 1 && ret == 0, "no face embedded in the darkened stranger: %d faces, %d", n,
+		 ret);
+	if (n != 1 || ret)
+		goto out_free;
+	ret = frame_pieces(&frame, &face, &t);
+	VT_CHECK(ret == 0 && t.count == 12, "cannot remake the frame's data: %d", ret);
+	if (ret)
+		goto out_free;
+
+	/* The search must find what is there: a copy of every piece in the heap. */
+	decoy = malloc((size_t)t.count * PIECE_BYTES + 7);
+	if (decoy) {
+		for (int k = 0; k < t.count; k++)
+			copy_piece(decoy + 7 + (size_t)k * PIECE_BYTES,
+				   t.block + (size_t)k * PIECE_BYTES);
+		found = search_memory(&t, hits);
+		explicit_bzero(decoy, (size_t)t.count * PIECE_BYTES + 7);
+		free(decoy);
+		VT_CHECK(found >= t.count, "the search finds %d of %d pieces placed in the heap",
+			 found, t.count);
+	}
+
+	found = search_memory(&t, hits);
+	VT_CHECK(found == 0, "%d copies of the frame's data are left after detect and embed",
+		 found);
+	for (int k = 0; k < t.count; k++)
+		VT_CHECK(hits[k] == 0, "piece %d of %s: %d copies left", k, t.kind[k], hits[k]);
+	printf("\n    %d pieces of a %dx%d NV12 frame: %d copies left in writable memory",
+	       t.count, frame.width, frame.height, found);
+
+out_free:
+	explicit_bzero(vec, sizeof(vec));
+	visid_face_pipeline_destroy(pipe);
+	if (frame.data)
+		explicit_bzero(frame.data, vt_plane_bytes(&frame, 0) + vt_plane_bytes(&frame, 1));
+	visid_image_free(&frame);
+	free(t.block);
+}
+
 /* ---- keys ------------------------------------------------------------- */
 
 static void base64(const uint8_t *in, size_t n, char *out, int url)
@@ -443,4 +797,6 @@ static void test_device_key_never_logged(void)
 VISID_SUITE(privacy, "privacy", privacy_init, privacy_clean, privacy_skip,
 	    VISID_TEST(test_modes_after_every_change), VISID_TEST(test_open_state_dir_refused),
 	    VISID_TEST(test_daemon_no_core_dumps_and_socket_mode),
-	    VISID_TEST(test_stranger_leaves_no_trace), VISID_TEST(test_device_key_never_logged))
+	    VISID_TEST(test_daemon_not_dumpable),
+	    VISID_TEST(test_stranger_leaves_no_trace), VISID_TEST(test_pipeline_wipes_frames),
+	    VISID_TEST(test_device_key_never_logged))

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "app.h"
 #include "visid/log.h"
@@ -207,6 +209,26 @@ static int open_store(struct app *app, unsigned needs)
 	return ret;
 }
 
+int app_no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+	int ret;
+
+	if (setrlimit(RLIMIT_CORE, &none)) {
+		ret = -errno;
+		fprintf(stderr, "visid: cannot turn core dumps off: setrlimit(RLIMIT_CORE, 0): %s\n",
+			strerror(errno));
+		return ret;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+		ret = -errno;
+		fprintf(stderr, "visid: cannot turn core dumps off: prctl(PR_SET_DUMPABLE, 0): "
+			"%s\n", strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 int app_open(struct app *app, unsigned needs)
 {
 	int ret;
@@ -225,7 +247,9 @@ int app_open(struct app *app, unsigned needs)
 		return -EINVAL;
 	}
 	if (needs & APP_PIPELINE) {
-		ret = open_pipeline(app);
+		ret = app_no_core_dumps();
+		if (!ret)
+			ret = open_pipeline(app);
 		if (ret)
 			return ret;
 	}

@@ -70,6 +70,14 @@ struct app {
 };
 
 void app_init(struct app *app);
+/*
+ * No core file, and no attaching by a debugger of the same user, for a
+ * process that holds frames, face crops and vectors of people who never
+ * agreed to be enrolled: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 (which also
+ * makes its /proc files root's). app_open does it for every command that
+ * runs the face pipeline. 0, or -errno with the failing call printed.
+ */
+int app_no_core_dumps(void);
 /* Handles a common option; 1 when it was one, 0 if not, -1 on a bad value. */
 int app_option(struct app *app, int opt, const char *arg);
 int app_open(struct app *app, unsigned needs);

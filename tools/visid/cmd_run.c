@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <cjson/cJSON.h>
@@ -604,7 +603,6 @@ static int run_loop_command(int argc, char **argv)
 	char camera[80];
 	int repeat = 0;
 	struct visid_source_options sopt;
-	struct rlimit no_core = { 0, 0 };
 	struct runner *r;
 	int opt, ret, status = VISID_EXIT_ERROR;
 
@@ -684,11 +682,10 @@ static int run_loop_command(int argc, char **argv)
 		r->find_command = 1;
 	}
 
-	/* Frames of strangers must not end up in a core file. */
-	setrlimit(RLIMIT_CORE, &no_core);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	/* Core dumps go off in app_open, before the first frame of a stranger. */
 	if (app_open(&r->app, APP_PIPELINE | APP_STORE_WRITE) || app_load_gallery(&r->app) < 0)
 		goto out;
 	if (r->find_name) {
