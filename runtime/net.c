@@ -273,6 +273,8 @@ static int vk_upload_weights(struct visid_net *net)
 	const struct visid_graph *g = net->graph;
 	VkDeviceSize align = visid_vk_alignment(net->vk.gpu), size = 0;
 	uint8_t *host = NULL;
+	float *scratch = NULL; /* a layer's weights reordered for its shader */
+	size_t most = 0;
 	int ret;
 
 	for (int pass = 0; pass < 2; pass++) {
@@ -286,26 +288,38 @@ static int vk_upload_weights(struct visid_net *net)
 						 &net->vk.layers[i].operand};
 
 			for (int j = 0; j < 4; j++) {
+				const float *data = cs[j]->data;
+
 				if (!cs[j]->count)
 					continue;
 				size = align_up(size, align);
 				*offs[j] = size;
+				if (pass && j == 0 && l->kind == VISID_LAYER_CONV &&
+				    visid_vk_conv_wants_hwio(&l->p.conv)) {
+					visid_vk_conv_to_hwio(&l->p.conv, data, scratch);
+					data = scratch;
+				}
 				if (pass && net->vk.elem == 2)
-					visid_halves_from_floats((uint16_t *)(host + size),
-								 cs[j]->data, cs[j]->count);
+					visid_halves_from_floats((uint16_t *)(host + size), data,
+								 cs[j]->count);
 				else if (pass)
-					memcpy(host + size, cs[j]->data,
-					       cs[j]->count * sizeof(float));
+					memcpy(host + size, data, cs[j]->count * sizeof(float));
 				size += cs[j]->count * net->vk.elem;
+				most = cs[j]->count > most ? cs[j]->count : most;
 			}
 		}
 		if (!pass) {
 			size = size ? size : align;
 			host = calloc(1, size);
-			if (!host)
+			scratch = malloc((most ? most : 1) * sizeof(float));
+			if (!host || !scratch) {
+				free(host);
+				free(scratch);
 				return -ENOMEM;
+			}
 		}
 	}
+	free(scratch);
 	ret = visid_vk_buffer_create(net->vk.gpu, size, VISID_VK_BUFFER_DEVICE, "weights",
 				     &net->vk.weights);
 	if (!ret)

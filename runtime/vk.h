@@ -199,9 +199,11 @@ int visid_vk_seq_copy(struct visid_vk_seq *seq, struct visid_vk_view src, struct
 
 /*
  * Operator kernels: record the shader of each runtime/kernels.h kernel,
- * with the same parameters and results as its visid_cpu_* reference.
- * Views must hold at least the bytes the parameters imply; bias, slope
- * and (for unary eltwise ops) b may be empty views.
+ * with the same parameters and results as its visid_cpu_* reference
+ * (convolutions over a few input channels take their weights reordered,
+ * see visid_vk_conv_wants_hwio below). Views must hold at least the bytes
+ * the parameters imply; bias, slope and (for unary eltwise ops) b may be
+ * empty views.
  */
 int visid_vk_conv(struct visid_vk_seq *seq, const struct visid_conv_params *p,
 		  struct visid_vk_view in, struct visid_vk_view weights, struct visid_vk_view bias,
@@ -215,6 +217,17 @@ int visid_vk_conv(struct visid_vk_seq *seq, const struct visid_conv_params *p,
  * width. Same result as visid_vk_conv then visid_vk_add (after
  * visid_vk_maxpool), without the passes over the intermediate tensors.
  */
+/*
+ * Dense convolutions over a few input channels (in_c not a multiple of 4,
+ * at most 15; out_c a multiple of 4), such as a network's first layer over
+ * RGB, read their weights as [kh][kw][in_c][out_c], four output channels
+ * at a time: for those, visid_vk_conv and visid_vk_conv_residual take the
+ * weights in that order. visid_vk_conv_wants_hwio says whether p is one;
+ * visid_vk_conv_to_hwio reorders [out_c][kh][kw][in_c] weights so.
+ */
+int visid_vk_conv_wants_hwio(const struct visid_conv_params *p);
+void visid_vk_conv_to_hwio(const struct visid_conv_params *p, const float *src, float *dst);
+
 struct visid_vk_residual {
 	struct visid_vk_view view;
 	int c;

@@ -26,6 +26,8 @@
 #define CONV_TILE_CHANNELS 8
 #define DEPTHWISE_TILE_PIXELS 4
 #define DEPTHWISE_TILE_ROWS 1
+/* Up to this many input channels, the tap loop of the IC variant unrolls. */
+#define HWIO_MAX_IN_C 15
 
 enum { BINDING_IN, BINDING_WEIGHTS, BINDING_BIAS, BINDING_SLOPE, BINDING_OUT, BINDING_RES };
 
@@ -246,6 +248,13 @@ static int record_depthwise(struct visid_vk_seq *seq, const struct visid_conv_pa
 	return record(seq, &d, label);
 }
 
+/* A 1x1 stride 1 conv without padding: the conv1x1 shader's case. */
+static int is_pointwise(const struct visid_conv_params *p)
+{
+	return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+	       !p->pad_top && !p->pad_left && p->in_h == p->out_h && p->in_w == p->out_w;
+}
+
 /*
  * Pixels by output channels per invocation: 4 x 8 was the fastest tile on
  * lavapipe, 8 x 4 where the channels come in fours only (vec4 stores), and
@@ -298,10 +307,8 @@ static int record_dense(struct visid_vk_seq *seq, const struct visid_conv_params
 			const struct visid_vk_view *views, const int32_t *res_spec,
 			const char *label)
 {
-	int pointwise = p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 &&
-			p->stride_w == 1 && !p->pad_top && !p->pad_left && p->in_h == p->out_h &&
-			p->in_w == p->out_w;
-	int vec4 = p->in_c % 4 == 0, tp, to, out4, tiles_w;
+	int pointwise = is_pointwise(p);
+	int vec4 = p->in_c % 4 == 0, tp, to, out4, tiles_w, ic;
 	uint64_t pixels = volume(p->batch, p->out_h, p->out_w, 1), tiles;
 	struct {
 		uint32_t pixels;
@@ -321,6 +328,7 @@ static int record_dense(struct visid_vk_seq *seq, const struct visid_conv_params
 	};
 
 	dense_tile(p, pixels, &tp, &to);
+	ic = visid_vk_conv_wants_hwio(p) ? p->in_c : 0;
 	oc_groups = (uint32_t)((p->out_c + to - 1) / to);
 	out4 = p->out_c % 4 == 0 && to % 4 == 0;
 	d.spec_count = 11;
@@ -356,16 +364,36 @@ static int record_dense(struct visid_vk_seq *seq, const struct visid_conv_params
 			  label, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w);
 		return -ENOTSUP;
 	}
-	d.spec_count = 15;
+	d.spec_count = 16;
 	d.spec[11] = p->kernel_h;
 	d.spec[12] = p->kernel_w;
 	d.spec[13] = p->stride_h;
 	d.spec[14] = p->stride_w;
+	d.spec[15] = ic;
+	if (ic)
+		d.vec4_mask |= 1u << BINDING_WEIGHTS;
 	d.shader = "conv";
 	d.push = &push;
 	d.push_size = sizeof(push);
 	d.invocations = tiles * oc_groups;
 	return record(seq, &d, label);
+}
+
+int visid_vk_conv_wants_hwio(const struct visid_conv_params *p)
+{
+	return !p->depthwise && !is_pointwise(p) && p->in_c % 4 && p->in_c <= HWIO_MAX_IN_C &&
+	       p->out_c % 4 == 0;
+}
+
+void visid_vk_conv_to_hwio(const struct visid_conv_params *p, const float *src, float *dst)
+{
+	size_t taps = (size_t)p->kernel_h * p->kernel_w;
+
+	for (int o = 0; o < p->out_c; o++)
+		for (size_t t = 0; t < taps; t++)
+			for (int c = 0; c < p->in_c; c++)
+				dst[(t * p->in_c + c) * p->out_c + o] =
+				    src[((size_t)o * taps + t) * p->in_c + c];
 }
 
 int visid_vk_conv_residual(struct visid_vk_seq *seq, const struct visid_conv_params *p,

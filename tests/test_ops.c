@@ -218,7 +218,7 @@ static void conv_case(const struct conv_shape *s, int depthwise)
 	};
 	struct op_case c = { .in_count = 4, .record = record_conv, .params = &p };
 	size_t n_in, n_w, n_out;
-	float *in, *w, *bias, *slope, *want;
+	float *in, *w, *bias, *slope, *want, *w_vk = NULL;
 
 	conv_axis(s->h, s->kernel, s->stride, s->same, &p.out_h, &p.pad_top);
 	conv_axis(s->w, s->kernel, s->stride, s->same, &p.out_w, &p.pad_left);
@@ -235,14 +235,22 @@ static void conv_case(const struct conv_shape *s, int depthwise)
 		goto out_free;
 	}
 	visid_cpu_conv(&p, in, w, bias, slope, want);
+	/* Few input channels: the shader takes the same weights reordered. */
+	if (visid_vk_conv_wants_hwio(&p)) {
+		w_vk = malloc(n_w * sizeof(*w_vk));
+		VT_CHECK(w_vk != NULL, "out of memory");
+		if (!w_vk)
+			goto out_free;
+		visid_vk_conv_to_hwio(&p, w, w_vk);
+	}
 
-	snprintf(c.what, sizeof(c.what), "%s %dx%dx%d -> %dx%dx%d k%d s%d pad %d,%d %s%s n%d",
+	snprintf(c.what, sizeof(c.what), "%s %dx%dx%d -> %dx%dx%d k%d s%d pad %d,%d %s%s n%d%s",
 		 depthwise ? "depthwise" : "conv", p.in_h, p.in_w, p.in_c, p.out_h, p.out_w,
 		 p.out_c, s->kernel, s->stride, p.pad_top, p.pad_left, act_names[s->act],
-		 s->bias ? " bias" : "", s->batch);
+		 s->bias ? " bias" : "", s->batch, w_vk ? " hwio" : "");
 	c.in[0] = in;
 	c.in_n[0] = n_in;
-	c.in[1] = w;
+	c.in[1] = w_vk ? w_vk : w;
 	c.in_n[1] = n_w;
 	c.in[2] = bias;
 	c.in_n[2] = p.out_c;
@@ -254,6 +262,7 @@ static void conv_case(const struct conv_shape *s, int depthwise)
 out_free:
 	free(in);
 	free(w);
+	free(w_vk);
 	free(bias);
 	free(slope);
 	free(want);
@@ -298,6 +307,14 @@ static void test_conv_dense(void)
 		{ 1, 3, 1, 1, 3, 1, SAME, NONE, 1, 1 },
 		{ 24, 20, 32, 20, 3, 1, SAME, RELU, 1, 1 },
 		{ 20, 20, 16, 28, 3, 2, SAME, PRELU, 1, 1 },
+		/* RGB input layers: weights read four output channels at a time */
+		{ 32, 32, 3, 24, 5, 2, SAME, RELU, 1, 1 },	/* short-range's first */
+		{ 21, 19, 3, 32, 3, 2, SAME, RELU, 1, 2 },
+		{ 17, 15, 3, 64, 3, 2, VALID, PRELU, 1, 1 },	/* MobileFaceNet's first */
+		{ 9, 9, 3, 12, 3, 1, SAME, NONE, 0, 1 },	/* 8-channel tiles past out_c */
+		{ 7, 6, 1, 4, 3, 1, SAME, RELU, 1, 1 },
+		{ 10, 10, 13, 8, 3, 2, SAME, NONE, 1, 1 },
+		{ 3, 3, 3, 8, 1, 2, SAME, NONE, 1, 1 },		/* strided 1x1, 4 pixels */
 	};
 
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
