@@ -190,6 +190,13 @@ out_free:
 	free(ys);
 }
 
+static void release_scratch(struct visid_image *scratch)
+{
+	if (scratch->data)
+		explicit_bzero(scratch->data, (size_t)scratch->stride * scratch->height);
+	visid_image_free(scratch);
+}
+
 static int draw_scaled(struct visid_image *canvas, const struct visid_image *src, int x, int y,
 		       int w, int h, struct visid_image *scratch)
 {
@@ -205,7 +212,7 @@ static int draw_scaled(struct visid_image *canvas, const struct visid_image *src
 	if (!clip(canvas, &cx, &cy, &cw, &ch))
 		return 0;
 	if (src->format != VISID_FMT_RGB24) {
-		visid_image_free(scratch);
+		release_scratch(scratch);
 		ret = visid_image_to_rgb24(src, scratch);
 		if (ret) {
 			visid_err("overlay: cannot convert a %dx%d %s image to RGB: %s", src->width,
@@ -216,6 +223,8 @@ static int draw_scaled(struct visid_image *canvas, const struct visid_image *src
 		rgb = scratch;
 	}
 	scale_rgb24(canvas, rgb, x, y, w, h, cx, cy, cw, ch);
+	/* A converted camera frame is not kept past the picture it went into. */
+	release_scratch(scratch);
 	return 0;
 }
 
@@ -225,7 +234,7 @@ int visid_draw_image(struct visid_image *canvas, const struct visid_image *src, 
 	struct visid_image scratch = {0};
 	int ret = draw_scaled(canvas, src, x, y, w, h, &scratch);
 
-	visid_image_free(&scratch);
+	release_scratch(&scratch);
 	return ret;
 }
 
@@ -396,7 +405,7 @@ void visid_overlay_destroy(struct visid_overlay *ov)
 		return;
 	FT_Done_Face(ov->face);
 	FT_Done_FreeType(ov->library);
-	visid_image_free(&ov->rgb);
+	release_scratch(&ov->rgb);
 	free(ov);
 }
 

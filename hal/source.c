@@ -39,6 +39,14 @@ void visid_source_options_init(struct visid_source_options *opt)
 	opt->format = -1;
 }
 
+/* A decoded picture the source is done with: its pixels go before the memory does. */
+static void release_image(struct visid_image *img)
+{
+	if (img->data)
+		explicit_bzero(img->data, (size_t)img->stride * img->height);
+	visid_image_free(img);
+}
+
 static void frame_init(struct visid_frame *frame, const struct visid_image *img)
 {
 	memset(frame, 0, sizeof(*frame));
@@ -72,7 +80,8 @@ static void image_close(struct visid_source *src)
 {
 	struct image_source *s = src->priv;
 
-	visid_image_free(&s->img);
+	/* The one picture is every frame this source gives, so it stays until the end. */
+	release_image(&s->img);
 	free(s);
 }
 
@@ -185,7 +194,8 @@ static int dir_next(struct visid_source *src, struct visid_frame *frame, int tim
 			s->next = 0;
 		}
 		file = s->files[s->next++];
-		visid_image_free(&s->img);
+		/* The previous frame was valid until this call. */
+		release_image(&s->img);
 		ret = visid_image_load(file, &s->img);
 		if (!ret) {
 			frame_init(frame, &s->img);
@@ -205,7 +215,7 @@ static void dir_close(struct visid_source *src)
 	for (int i = 0; i < s->n_files; i++)
 		free(s->files[i]);
 	free(s->files);
-	visid_image_free(&s->img);
+	release_image(&s->img);
 	free(s);
 }
 

@@ -26,6 +26,7 @@ struct y4m_source {
 	uint8_t *nv12;
 	int frame_index;
 	struct visid_image img;
+	char io[BUFSIZ];       /* stdio's buffer, ours so that the frame bytes in it are wiped */
 };
 
 /* Reads one header line without its newline; -EINVAL when too long or cut. */
@@ -188,6 +189,8 @@ static int y4m_next(struct visid_source *src, struct visid_frame *frame, int tim
 	char line[Y4M_MAX_LINE];
 	int at_eof, ret;
 
+	/* The previous frame was valid until this call. */
+	explicit_bzero(s->nv12, bytes);
 	ret = read_line(s->file, line, sizeof(line), &at_eof);
 	if (at_eof && src->opt.loop && s->frame_index > 0) {
 		if (fseek(s->file, s->data_start, SEEK_SET))
@@ -209,6 +212,7 @@ static int y4m_next(struct visid_source *src, struct visid_frame *frame, int tim
 	}
 	s->frame_index++;
 	planar_to_nv12(s);
+	explicit_bzero(s->planar, bytes);
 	memset(frame, 0, sizeof(*frame));
 	frame->image = s->img;
 	frame->dmabuf_fd[0] = frame->dmabuf_fd[1] = -1;
@@ -219,8 +223,12 @@ static int y4m_next(struct visid_source *src, struct visid_frame *frame, int tim
 static void y4m_close(struct visid_source *src)
 {
 	struct y4m_source *s = src->priv;
+	size_t bytes = s->y_size + 2 * s->c_size;
 
 	fclose(s->file);
+	explicit_bzero(s->io, sizeof(s->io));
+	explicit_bzero(s->planar, bytes);
+	explicit_bzero(s->nv12, bytes);
 	free(s->planar);
 	free(s->nv12);
 	free(s);
@@ -241,6 +249,7 @@ int source_y4m_open(struct visid_source *src, const char *path)
 		visid_err("y4m source %s: %s", path, strerror(errno));
 		goto out_free_source;
 	}
+	setvbuf(s->file, s->io, _IOFBF, sizeof(s->io));
 	ret = parse_header(s, path);
 	if (ret)
 		goto out_close_file;

@@ -290,6 +290,16 @@ static void set_rate(struct visid_v4l2 *cam)
 		visid_dbg("v4l2 %s: the rate cannot be set to %d fps", cam->path, fps);
 }
 
+/*
+ * The decoded MJPEG picture the caller had. The camera's own buffers are
+ * the kernel's, written over by the next capture, and are left alone.
+ */
+static void wipe_rgb(struct visid_v4l2 *cam)
+{
+	if (cam->rgb.data)
+		explicit_bzero(cam->rgb.data, (size_t)cam->rgb.stride * cam->rgb.height);
+}
+
 static int negotiate(struct visid_v4l2 *cam)
 {
 	struct v4l2_format fmt;
@@ -317,6 +327,7 @@ static int negotiate(struct visid_v4l2 *cam)
 		cam->convert = v4lconvert_create(cam->fd);
 		if (!cam->convert)
 			return -ENOMEM;
+		wipe_rgb(cam);
 		visid_image_free(&cam->rgb);
 		ret = visid_image_alloc(&cam->rgb, cam->width, cam->height, VISID_FMT_RGB24);
 		if (ret)
@@ -893,6 +904,8 @@ static int cam_next(struct visid_v4l2 *cam, struct visid_frame *frame, int timeo
 	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : now + timeout_ms * NS_PER_MS;
 	int ret = requeue_held(cam);
 
+	/* The previous frame was valid until this call. */
+	wipe_rgb(cam);
 	if (ret)
 		handle_error(cam, ret);
 	for (;;) {
@@ -943,6 +956,7 @@ static void v4l2_close(struct visid_source *src)
 	struct visid_v4l2 *cam = src->priv;
 
 	teardown(cam);
+	wipe_rgb(cam);
 	visid_image_free(&cam->rgb);
 	free(cam);
 }
@@ -967,6 +981,7 @@ int source_v4l2_open(struct visid_source *src, const char *path)
 	init_buffers(cam);
 	ret = bring_up(cam);
 	if (ret) {
+		wipe_rgb(cam);
 		visid_image_free(&cam->rgb);
 		free(cam);
 		return ret;

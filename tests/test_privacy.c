@@ -30,6 +30,7 @@
 #include "frame_util.h"
 #include "preprocess.h"
 #include "visid/face.h"
+#include "visid/hal.h"
 #include "visid/image.h"
 
 #define OBAMA "identity/face_recognition/barack_obama/"
@@ -595,8 +596,8 @@ static int search_memory(const struct traces *t, int hits[MAX_PIECES])
 	return n < 0 ? -1 : total;
 }
 
-/* The stranger an eighth darker, as an NV12 camera frame: no other suite makes this one. */
-static int darker_nv12(struct visid_image *frame)
+/* The stranger darkened to num/den, as an NV12 camera frame: no other suite makes these. */
+static int darker_nv12(struct visid_image *frame, int num, int den)
 {
 	struct visid_image photo, dark;
 	int ret = visid_image_load(hard_face(STRANGER), &photo);
@@ -610,7 +611,7 @@ static int darker_nv12(struct visid_image *frame)
 		for (int y = 0; y < dark.height; y++)
 			for (int x = 0; x < 3 * dark.width; x++)
 				dark.data[(size_t)y * dark.stride + x] =
-					photo.data[(size_t)y * photo.stride + x] * 7 / 8;
+					photo.data[(size_t)y * photo.stride + x] * num / den;
 		vt_frame_fill(&dark, 0, 0, frame);
 	}
 	explicit_bzero(photo.data, (size_t)photo.stride * photo.height);
@@ -683,7 +684,7 @@ static void test_pipeline_wipes_frames(void)
 
 	fopt.backend = VISID_BACKEND_CPU;
 	t.block = malloc((size_t)MAX_PIECES * PIECE_BYTES);
-	ret = t.block ? darker_nv12(&frame) : -ENOMEM;
+	ret = t.block ? darker_nv12(&frame, 7, 8) : -ENOMEM;
 	if (!ret)
 		ret = visid_face_pipeline_create(&fopt, &pipe);
 	VT_CHECK(ret == 0, "cannot set up the frame and the pipeline: %s", strerror(-ret));
@@ -727,6 +728,110 @@ out_free:
 	if (frame.data)
 		explicit_bzero(frame.data, vt_plane_bytes(&frame, 0) + vt_plane_bytes(&frame, 1));
 	visid_image_free(&frame);
+	free(t.block);
+}
+
+/* A two-frame Y4M file of a and b (NV12 of one size), written without a stdio buffer. */
+static int write_y4m(const char *path, const struct visid_image *a, const struct visid_image *b)
+{
+	const struct visid_image *frames[2] = { a, b };
+	int w = a->width, h = a->height, cw = (w + 1) / 2, ch = (h + 1) / 2, fd, ret = 0;
+	size_t frame_len = 6 + (size_t)w * h + 2 * (size_t)cw * ch, len;
+	char header[80];
+	uint8_t *buf, *o;
+
+	len = (size_t)snprintf(header, sizeof(header), "YUV4MPEG2 W%d H%d F25:1 C420jpeg\n", w, h);
+	buf = malloc(len + 2 * frame_len);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, header, len);
+	o = buf + len;
+	for (int f = 0; f < 2; f++) {
+		const struct visid_image *img = frames[f];
+
+		memcpy(o, "FRAME\n", 6);
+		o += 6;
+		for (int y = 0; y < h; y++, o += w)
+			memcpy(o, img->data + (size_t)y * img->stride, w);
+		for (int c = 0; c < 2; c++)
+			for (int y = 0; y < ch; y++)
+				for (int x = 0; x < cw; x++)
+					*o++ = img->uv[(size_t)y * img->uv_stride + 2 * x + c];
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, buf, o - buf) != o - buf)
+		ret = -EIO;
+	if (fd >= 0)
+		close(fd);
+	explicit_bzero(buf, len + 2 * frame_len);
+	free(buf);
+	return ret;
+}
+
+/* Four luma runs across the middle of the frame. */
+static void luma_pieces(const struct visid_image *img, const char *kind, struct traces *t)
+{
+	for (int i = 0; i < 4; i++)
+		add_piece(t, img->data + (size_t)(img->height / 2 - 8 + 5 * i) * img->stride +
+			  (img->width - PIECE_BYTES) / 2, kind);
+}
+
+static int count_hits(const int hits[MAX_PIECES], int from, int to)
+{
+	int n = 0;
+
+	for (int k = from; k < to; k++)
+		n += hits[k];
+	return n;
+}
+
+static void test_source_wipes_frames(void)
+{
+	struct visid_image a = { 0 }, b = { 0 };
+	struct visid_source *src = NULL;
+	struct visid_frame frame;
+	struct traces t = { 0 };
+	int hits[MAX_PIECES], ret, given = 0;
+	char path[520];
+
+	snprintf(path, sizeof(path), "%s/two.y4m", base);
+	t.block = malloc((size_t)MAX_PIECES * PIECE_BYTES);
+	ret = t.block ? darker_nv12(&a, 7, 8) : -ENOMEM;
+	if (!ret)
+		ret = darker_nv12(&b, 3, 4);
+	if (!ret)
+		ret = write_y4m(path, &a, &b);
+	VT_CHECK(ret == 0, "cannot write %.300s: %s", path, strerror(-ret));
+	if (ret)
+		goto out_free;
+	luma_pieces(&a, "the first frame", &t);
+	luma_pieces(&b, "the second frame", &t);
+	explicit_bzero(a.data, vt_plane_bytes(&a, 0) + vt_plane_bytes(&a, 1));
+	explicit_bzero(b.data, vt_plane_bytes(&b, 0) + vt_plane_bytes(&b, 1));
+
+	ret = visid_source_open(path, NULL, &src);
+	VT_CHECK(ret == 0, "cannot open %.300s: %s", path, strerror(-ret));
+	if (ret)
+		goto out_free;
+	given += visid_source_next(src, &frame, 0) == 0;
+	given += visid_source_next(src, &frame, 0) == 0;
+	VT_CHECK(given == 2, "the source gave %d of its 2 frames", given);
+	/* The search sees the source's memory: the frame in hand is found there. */
+	search_memory(&t, hits);
+	VT_CHECK(count_hits(hits, 4, 8) >= 4, "the frame in hand: %d of 4 pieces found",
+		 count_hits(hits, 4, 8));
+	VT_CHECK(count_hits(hits, 0, 4) == 0, "%d pieces of the first frame left after the next",
+		 count_hits(hits, 0, 4));
+	visid_source_close(src);
+	search_memory(&t, hits);
+	VT_CHECK(count_hits(hits, 0, 8) == 0, "%d pieces of the frames left after close",
+		 count_hits(hits, 0, 8));
+	printf("\n    y4m source: %d pieces of two frames left after next and close",
+	       count_hits(hits, 0, 8));
+
+out_free:
+	visid_image_free(&a);
+	visid_image_free(&b);
 	free(t.block);
 }
 
@@ -799,4 +904,5 @@ VISID_SUITE(privacy, "privacy", privacy_init, privacy_clean, privacy_skip,
 	    VISID_TEST(test_daemon_no_core_dumps_and_socket_mode),
 	    VISID_TEST(test_daemon_not_dumpable),
 	    VISID_TEST(test_stranger_leaves_no_trace), VISID_TEST(test_pipeline_wipes_frames),
+	    VISID_TEST(test_source_wipes_frames),
 	    VISID_TEST(test_device_key_never_logged))
