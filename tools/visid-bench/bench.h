@@ -83,6 +83,11 @@ struct bench_frame {
 	double fps;
 	double nets_ms; /* the standalone medians of the networks this frame ran */
 	double copies_per_frame; /* whole-frame copies to give the frame to the device */
+	/* The device loop's policy over a steady scene: detection every third frame. */
+	int tracked_frames;
+	struct bench_stats tracked_ms;
+	double tracked_fps;
+	double dropped; /* share of a 30 fps camera's frames the loop would not take */
 	const char *frame_path;	 /* how it reached the device (visid_face_stats) */
 };
 
