@@ -611,6 +611,14 @@ int visid_face_detect_frame(struct visid_face_pipeline *pipe, const struct visid
 	return ret ? ret : detect(pipe, &frame->image, faces, max);
 }
 
+void visid_face_release_frame(struct visid_face_pipeline *pipe)
+{
+	if (!on_vulkan(pipe))
+		return;
+	visid_vk_import_wipe(pipe->dev.importer);
+	pipe->dev.loaded = 0;
+}
+
 void visid_face_get_stats(const struct visid_face_pipeline *pipe, struct visid_face_stats *stats)
 {
 	struct visid_vk_import_stats st = { 0 };

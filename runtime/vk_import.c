@@ -130,12 +130,19 @@ static void drop(struct cached *c)
 	memset(c, 0, sizeof(*c));
 }
 
+void visid_vk_import_wipe(struct visid_vk_importer *imp)
+{
+	if (imp && imp->copy)
+		explicit_bzero(imp->copy->map, imp->copy->size);
+}
+
 void visid_vk_importer_destroy(struct visid_vk_importer *imp)
 {
 	if (!imp)
 		return;
 	for (int i = 0; i < CACHE_SIZE; i++)
 		drop(&imp->cache[i]);
+	visid_vk_import_wipe(imp);
 	visid_vk_buffer_destroy(imp->copy);
 	free(imp);
 }
@@ -385,6 +392,7 @@ static int copy_frame(struct visid_vk_importer *imp, const struct visid_image *i
 	int ret;
 
 	if (!imp->copy || imp->copy->size < off1 + len1) {
+		visid_vk_import_wipe(imp);
 		visid_vk_buffer_destroy(imp->copy);
 		imp->copy = NULL;
 		ret = visid_vk_buffer_create(imp->gpu, off1 + len1 + 16, VISID_VK_BUFFER_HOST,

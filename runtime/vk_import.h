@@ -66,6 +66,8 @@ int visid_vk_import(struct visid_vk_importer *imp, const struct visid_image *img
 		    const int dmabuf_fd[2], const uint32_t dmabuf_offset[2],
 		    struct visid_vk_frame *out);
 
+/* Zeroes the copy of the last frame copied (imported frames are the camera's). */
+void visid_vk_import_wipe(struct visid_vk_importer *imp);
 void visid_vk_import_get_stats(const struct visid_vk_importer *imp,
 			       struct visid_vk_import_stats *stats);
 

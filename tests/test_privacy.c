@@ -30,6 +30,7 @@
 #include "frame_util.h"
 #include "preprocess.h"
 #include "visid/face.h"
+#include "visid/gpu.h"
 #include "visid/hal.h"
 #include "visid/image.h"
 
@@ -785,6 +786,57 @@ static int count_hits(const int hits[MAX_PIECES], int from, int to)
 	return n;
 }
 
+/*
+ * Vulkan: a frame given as a plain image (no camera buffer) is copied to
+ * the device for the preprocessing shaders; visid_face_release_frame
+ * zeroes that copy. On lavapipe device memory is this process's memory,
+ * so the search sees the copy before the release and must not after it.
+ */
+static void test_device_frame_released(void)
+{
+	struct visid_gpu_options gopt = { 0 };
+	struct visid_face_options fopt = { 0 };
+	struct visid_face_pipeline *pipe = NULL;
+	struct visid_gpu *gpu = NULL;
+	struct visid_image frame = { 0 };
+	struct traces t = { 0 };
+	struct visid_face face;
+	int hits[MAX_PIECES], before, after, n, ret;
+
+	ret = visid_gpu_create(&gopt, &gpu);
+	if (ret) {
+		printf("\n    SKIP: no Vulkan device (%s)", strerror(-ret));
+		return;
+	}
+	fopt.backend = VISID_BACKEND_VULKAN;
+	fopt.gpu = gpu;
+	t.block = malloc((size_t)MAX_PIECES * PIECE_BYTES);
+	ret = t.block ? darker_nv12(&frame, 6, 8) : -ENOMEM;
+	if (!ret)
+		ret = visid_face_pipeline_create(&fopt, &pipe);
+	VT_CHECK(ret == 0, "cannot set up the frame and the pipeline: %s", strerror(-ret));
+	if (ret)
+		goto out_free;
+	n = visid_face_detect(pipe, &frame, &face, 1);
+	VT_CHECK(n == 1, "%d faces found in the darkened stranger", n);
+	luma_pieces(&frame, "device frame copy", &t);
+	/* Only the pipeline's copy can hold the frame now. */
+	explicit_bzero(frame.data, vt_plane_bytes(&frame, 0) + vt_plane_bytes(&frame, 1));
+	before = search_memory(&t, hits);
+	visid_face_release_frame(pipe);
+	after = search_memory(&t, hits);
+	VT_CHECK(before >= t.count, "the search finds %d of %d pieces in the device's copy",
+		 before, t.count);
+	VT_CHECK(after == 0, "%d pieces of the frame left on the device after its release", after);
+	printf("\n    device copy of a %dx%d NV12 frame: %d pieces found, %d after the release",
+	       frame.width, frame.height, before, after);
+out_free:
+	visid_face_pipeline_destroy(pipe);
+	visid_gpu_destroy(gpu);
+	visid_image_free(&frame);
+	free(t.block);
+}
+
 static void test_source_wipes_frames(void)
 {
 	struct visid_image a = { 0 }, b = { 0 };
@@ -904,5 +956,5 @@ VISID_SUITE(privacy, "privacy", privacy_init, privacy_clean, privacy_skip,
 	    VISID_TEST(test_daemon_no_core_dumps_and_socket_mode),
 	    VISID_TEST(test_daemon_not_dumpable),
 	    VISID_TEST(test_stranger_leaves_no_trace), VISID_TEST(test_pipeline_wipes_frames),
-	    VISID_TEST(test_source_wipes_frames),
+	    VISID_TEST(test_source_wipes_frames), VISID_TEST(test_device_frame_released),
 	    VISID_TEST(test_device_key_never_logged))

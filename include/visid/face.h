@@ -92,6 +92,13 @@ int visid_face_embed(struct visid_face_pipeline *pipe, const struct visid_image 
 		     const struct visid_face *face, float vec[VISID_EMBED_DIM]);
 
 /*
+ * Done with the current frame and its faces: the pipeline zeroes its own
+ * copy of the frame on the device (Vulkan, where it was copied rather than
+ * imported), so that nothing of it waits there for the next frame.
+ */
+void visid_face_release_frame(struct visid_face_pipeline *pipe);
+
+/*
  * Enrollment check of one image: exactly one face, of a usable size, light,
  * sharpness, and (unless want is VISID_POSE_OTHER) the wanted pose. Returns
  * the issue bits (0: fit) and fills *face when one face was found.

@@ -537,6 +537,7 @@ static int loop(struct runner *r)
 		r->frame_width = frame.image.width;
 		if (r->stills || r->frames % (uint64_t)every == 0 || r->tracker.count == 0)
 			detect_and_track(r, &frame);
+		visid_face_release_frame(r->app.pipe);
 		if (r->frame_events)
 			report_frame(r, &frame);
 		draw_screen(r, &frame);
