@@ -192,8 +192,7 @@ out_free:
 
 static void release_scratch(struct visid_image *scratch)
 {
-	if (scratch->data)
-		explicit_bzero(scratch->data, (size_t)scratch->stride * scratch->height);
+	visid_image_wipe(scratch);
 	visid_image_free(scratch);
 }
 

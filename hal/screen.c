@@ -71,7 +71,7 @@ static int png_present(struct visid_screen *scr)
 	ret = visid_image_save_png(&rgb, path);
 	if (ret)
 		visid_err("png screen: cannot write %s: %s", path, strerror(-ret));
-	explicit_bzero(rgb.data, (size_t)rgb.stride * rgb.height);
+	visid_image_wipe(&rgb);
 	visid_image_free(&rgb);
 	return ret;
 }
@@ -81,7 +81,7 @@ static void png_close(struct visid_screen *scr)
 	struct png_screen *s = scr->priv;
 
 	/* The last picture shown, camera frame included. */
-	explicit_bzero(s->canvas.data, (size_t)s->canvas.stride * s->canvas.height);
+	visid_image_wipe(&s->canvas);
 	visid_image_free(&s->canvas);
 	free(s->dir);
 	free(s);

@@ -42,8 +42,7 @@ void visid_source_options_init(struct visid_source_options *opt)
 /* A decoded picture the source is done with: its pixels go before the memory does. */
 static void release_image(struct visid_image *img)
 {
-	if (img->data)
-		explicit_bzero(img->data, (size_t)img->stride * img->height);
+	visid_image_wipe(img);
 	visid_image_free(img);
 }
 

@@ -202,15 +202,6 @@ static int open_container(struct video_source *s, const char *path)
 	return 0;
 }
 
-/* The converted picture the caller had: its pixels go before the next one or the memory. */
-static void wipe_picture(struct visid_image *img)
-{
-	if (img->data)
-		explicit_bzero(img->data, (size_t)img->stride * img->height);
-	if (img->uv)
-		explicit_bzero(img->uv, (size_t)img->uv_stride * ((img->height + 1) / 2));
-}
-
 static void video_free(struct video_source *s)
 {
 	sws_freeContext(s->sws);
@@ -218,7 +209,7 @@ static void video_free(struct video_source *s)
 	av_packet_free(&s->pkt);
 	avcodec_free_context(&s->dec);
 	avformat_close_input(&s->fmt);
-	wipe_picture(&s->img);
+	visid_image_wipe(&s->img);
 	visid_image_free(&s->img);
 	free(s);
 }
@@ -352,7 +343,7 @@ static int output_image(struct visid_source *src, struct video_source *s, int wi
 	if (s->img.data)
 		visid_info("video source %s: pictures now %dx%d, given as %s", src->name, width,
 			   height, visid_pixel_format_name(format));
-	wipe_picture(&s->img);
+	visid_image_wipe(&s->img);
 	visid_image_free(&s->img);
 	ret = visid_image_alloc(&s->img, width, height, format);
 	if (ret)
@@ -443,7 +434,7 @@ static int video_next(struct visid_source *src, struct visid_frame *frame, int t
 	int ret;
 
 	/* The previous frame was valid until this call. */
-	wipe_picture(&s->img);
+	visid_image_wipe(&s->img);
 	ret = decode_frame(src, s);
 	if (ret == -ENODATA && !s->total_frames) {
 		visid_err("video source %s: not one frame of its video stream decodes", src->name);

@@ -296,8 +296,7 @@ static void set_rate(struct visid_v4l2 *cam)
  */
 static void wipe_rgb(struct visid_v4l2 *cam)
 {
-	if (cam->rgb.data)
-		explicit_bzero(cam->rgb.data, (size_t)cam->rgb.stride * cam->rgb.height);
+	visid_image_wipe(&cam->rgb);
 }
 
 static int negotiate(struct visid_v4l2 *cam)

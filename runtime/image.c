@@ -103,6 +103,17 @@ void visid_image_free(struct visid_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+void visid_image_wipe(struct visid_image *img)
+{
+	if (!img || !img->data || img->width <= 0 || img->height <= 0)
+		return;
+	explicit_bzero(img->data, (size_t)img->stride * (img->height - 1) +
+				      row_bytes(img->format, img->width));
+	if (img->uv)
+		explicit_bzero(img->uv, (size_t)img->uv_stride * ((img->height + 1) / 2 - 1) +
+					    ((img->width + 1) & ~1));
+}
+
 static int check_size(const char *what, long width, long height)
 {
 	if (width <= 0 || height <= 0 || width > MAX_SIDE || height > MAX_SIDE ||

@@ -33,6 +33,12 @@ const char *visid_pixel_format_name(enum visid_pixel_format format);
 int visid_image_alloc(struct visid_image *img, int width, int height,
 		      enum visid_pixel_format format);
 void visid_image_free(struct visid_image *img);
+/*
+ * Zeroes the pixels of both planes in a way the compiler keeps
+ * (explicit_bzero), for frames that must not outlive their use; the
+ * memory stays the image's. An image without pixels is left alone.
+ */
+void visid_image_wipe(struct visid_image *img);
 
 /* JPEG, PNG (grey, RGB, RGBA, 16-bit) or PGM P5 into RGB24. */
 int visid_image_load(const char *path, struct visid_image *out);
