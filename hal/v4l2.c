@@ -32,6 +32,8 @@
 #define DEFAULT_REOPEN_MAX_MS 5000
 #define FIRST_BACKOFF_MS      100
 #define NS_PER_MS	      1000000ull
+/* A waiting frame older than this many frame intervals is passed over for the next. */
+#define STALE_FRAMES	      3
 
 struct cam_buffer {
 	void *map[MAX_PLANES];
@@ -793,31 +795,78 @@ static int fill_frame(struct visid_v4l2 *cam, const struct v4l2_buffer *buf,
 	return 0;
 }
 
+/* The time between frames at the wanted rate. */
+static uint64_t frame_interval_ns(const struct visid_v4l2 *cam)
+{
+	return 1000000000u / (uint64_t)(cam->opt.fps > 0 ? cam->opt.fps : 30);
+}
+
+/* Takes one filled buffer off the queue: 0, -EAGAIN when none is ready, other -errno. */
+static int dequeue_one(struct visid_v4l2 *cam, struct v4l2_buffer *buf,
+		       struct v4l2_plane planes[VIDEO_MAX_PLANES])
+{
+	int ret;
+
+	*buf = (struct v4l2_buffer){.type = buf_type(cam), .memory = cam->memory};
+	if (cam->mplane) {
+		memset(planes, 0, sizeof(*planes) * VIDEO_MAX_PLANES);
+		buf->m.planes = planes;
+		buf->length = VIDEO_MAX_PLANES;
+	}
+	ret = hal_ioctl(cam->fd, VIDIOC_DQBUF, buf);
+	if (ret)
+		return ret;
+	if (buf->index >= (uint32_t)cam->n_buffers)
+		return -EINVAL;
+	cam->bufs[buf->index].queued = 0;
+	cam->last_frame_ns = hal_now_ns();
+	return 0;
+}
+
 /* 0 with a frame, -EAGAIN when none is ready, other -errno on failure. */
 static int dequeue(struct visid_v4l2 *cam, struct visid_frame *frame)
 {
-	struct v4l2_plane planes[VIDEO_MAX_PLANES];
-	struct v4l2_buffer buf = {.type = buf_type(cam), .memory = cam->memory};
-	int ret;
+	struct v4l2_plane planes[2][VIDEO_MAX_PLANES];
+	struct v4l2_buffer bufs[2], *buf;
+	int cur = 0, passed = 0, ret;
 
-	if (cam->mplane) {
-		memset(planes, 0, sizeof(planes));
-		buf.m.planes = planes;
-		buf.length = VIDEO_MAX_PLANES;
-	}
-	ret = hal_ioctl(cam->fd, VIDIOC_DQBUF, &buf);
+	ret = dequeue_one(cam, &bufs[0], planes[0]);
 	if (ret)
 		return ret;
-	if (buf.index >= (uint32_t)cam->n_buffers)
-		return -EINVAL;
-	cam->bufs[buf.index].queued = 0;
-	cam->last_frame_ns = hal_now_ns();
-	if (buf.flags & V4L2_BUF_FLAG_ERROR || fill_frame(cam, &buf, planes, frame)) {
-		cam->stats.dropped++;
-		ret = queue_buffer(cam, buf.index);
+	/*
+	 * Latest frame wins: frames that queued up while the caller was busy
+	 * are older than what the camera sees now; they go back unseen.
+	 */
+	while (!cam->opt.every_frame && !dequeue_one(cam, &bufs[!cur], planes[!cur])) {
+		if (bufs[cur].flags & V4L2_BUF_FLAG_ERROR)
+			cam->stats.dropped++;
+		else
+			cam->stats.stale++;
+		ret = queue_buffer(cam, bufs[cur].index);
+		if (ret)
+			return ret;
+		cur = !cur;
+		passed++;
+	}
+	buf = &bufs[cur];
+	/*
+	 * When frames were waiting, even the newest may be old: the queue stops
+	 * filling once every buffer waits. Then the next capture, at most a
+	 * frame away, is fresher (and is taken: nothing waits before it).
+	 */
+	if (passed && !(buf->flags & V4L2_BUF_FLAG_ERROR) &&
+	    (int64_t)(hal_now_ns() - buffer_time_ns(buf)) >
+		    (int64_t)(STALE_FRAMES * frame_interval_ns(cam))) {
+		cam->stats.stale++;
+		ret = queue_buffer(cam, buf->index);
 		return ret ? ret : -EAGAIN;
 	}
-	cam->held = buf.index;
+	if (buf->flags & V4L2_BUF_FLAG_ERROR || fill_frame(cam, buf, planes[cur], frame)) {
+		cam->stats.dropped++;
+		ret = queue_buffer(cam, buf->index);
+		return ret ? ret : -EAGAIN;
+	}
+	cam->held = buf->index;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/dma-heap.h>
 #include <linux/videodev2.h>
@@ -438,9 +439,65 @@ out_close:
 	visid_source_close(src);
 }
 
+/*
+ * A consumer slower than the camera: after 600 ms of work the next frame
+ * is one the camera took just now, not the oldest of those that waited
+ * (which every_frame gives, in order). The age is in ms, -1e9 on failure.
+ */
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+static double age_after_busy(int every_frame, struct visid_v4l2_stats *st)
+{
+	struct visid_source_options opt;
+	struct timespec busy = {0, 600000000L};
+	struct visid_source *src;
+	struct visid_frame frame;
+	double age = -1e9;
+	int ret;
+
+	base_options(&opt, V4L2_PIX_FMT_YUYV, 0);
+	opt.every_frame = every_frame;
+	if (open_camera(single_path, &opt, &src))
+		return -1;
+	ret = visid_source_next(src, &frame, FRAME_TIMEOUT_MS);
+	VT_CHECK(ret == 0, "no first frame: %d", ret);
+	nanosleep(&busy, NULL);
+	ret = visid_source_next(src, &frame, FRAME_TIMEOUT_MS);
+	VT_CHECK(ret == 0, "no frame after the pause: %d", ret);
+	if (!ret)
+		age = (double)(int64_t)(monotonic_ns() - frame.timestamp_ns) / 1e6;
+	visid_v4l2_get_stats(visid_source_camera(src), st);
+	visid_source_close(src);
+	return age;
+}
+
+static void test_slow_consumer_gets_new_frames(void)
+{
+	struct visid_v4l2_stats newest, every;
+	double fresh = age_after_busy(0, &newest), old = age_after_busy(1, &every);
+
+	/* vivid stamps a frame with its nominal time, which may be a little ahead. */
+	VT_CHECK(fresh > -1e8 && old > -1e8, "frames missing");
+	VT_CHECK(newest.stale >= 2 && every.stale == 0,
+		 "%llu frames passed over by default, %llu with every_frame",
+		 (unsigned long long)newest.stale, (unsigned long long)every.stale);
+	VT_CHECK(fresh < 200 && fresh < old / 2,
+		 "after 600 ms away the frame given is %.0f ms old (%.0f ms with every_frame)",
+		 fresh, old);
+	printf("\n    after 600 ms away: the frame given is %.0f ms old (%llu passed over); "
+	       "every_frame: %.0f ms old", fresh, (unsigned long long)newest.stale, old);
+}
+
 VISID_SUITE(hal_v4l2, "hal_v4l2", NULL, NULL, v4l2_skip,
 	    VISID_TEST(test_query_lists_formats_and_controls),
 	    VISID_TEST(test_negotiation_prefers_raw_nv12), VISID_TEST(test_capture_yuyv_padded),
 	    VISID_TEST(test_capture_nv12_padded), VISID_TEST(test_capture_nv12m_multiplanar),
 	    VISID_TEST(test_expbuf_aliases_the_frame), VISID_TEST(test_dmabuf_import),
-	    VISID_TEST(test_stall_restarted_by_watchdog), VISID_TEST(test_disconnect_reopened))
+	    VISID_TEST(test_stall_restarted_by_watchdog), VISID_TEST(test_disconnect_reopened),
+	    VISID_TEST(test_slow_consumer_gets_new_frames))

@@ -49,6 +49,12 @@ struct visid_source_options {
 			    * (0 means 5000) */
 	uint32_t fourcc;   /* camera: this exact V4L2 pixel format (e.g. NV12M, MJPG), 0: choose */
 	int bytesperline;  /* camera: ask for rows this long (0: the driver's choice) */
+	/*
+	 * Camera: give every captured frame in order. 0 (the default): give
+	 * the newest frame waiting and requeue the older ones unseen, so a
+	 * slow consumer works on what the camera sees now (stats.stale).
+	 */
+	int every_frame;
 };
 
 /* Defaults for every field (format -1, the rest 0). */
@@ -138,6 +144,7 @@ void visid_v4l2_info_free(struct visid_v4l2_info *info);
 struct visid_v4l2_stats {
 	uint64_t frames;   /* frames given */
 	uint64_t dropped;  /* buffers the driver flagged as bad, or short */
+	uint64_t stale;	   /* frames passed over for a newer one (latest frame wins) */
 	unsigned restarts; /* streams restarted after a stall or a queue error */
 	unsigned reopens;  /* device reopened after it vanished */
 	uint32_t fourcc;   /* negotiated pixel format (MJPEG when decoding) */
