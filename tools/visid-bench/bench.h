@@ -27,6 +27,9 @@ struct bench_options {
 };
 
 /* What one device sustains: the best dense fp32 product and the best plain copy. */
+/* Dispatches in the chain that measures the dispatch floor. */
+#define BENCH_FLOOR_CHAIN 200
+
 struct bench_ceiling {
 	int valid;
 	const char *timer;    /* "gpu timestamps" or "wall clock" */
@@ -36,6 +39,8 @@ struct bench_ceiling {
 	char copy_kernel[16]; /* how the best copy read: "texel", "storage" or "memcpy" */
 	size_t copy_bytes;    /* one buffer; twice this moves per copy */
 	double copy_gbs;      /* bytes read plus bytes written per second */
+	/* Vulkan: wall time of one tiny dispatch in a chain of BENCH_FLOOR_CHAIN dependent ones */
+	double dispatch_us;
 };
 
 struct bench_layer {

@@ -4,7 +4,9 @@
  * Vulkan these are the shaders bench_gemm and bench_copy, timed by GPU
  * timestamps; for the CPU backend a register-blocked C product on one
  * thread, built with the library's own flags (the CPU kernels run on one
- * thread too), and memcpy.
+ * thread too), and memcpy. On Vulkan also the dispatch floor: what one
+ * dispatch costs however little it does, which bounds networks of many
+ * small layers.
  */
 #include <errno.h>
 #include <math.h>
@@ -27,6 +29,8 @@
 #define COPY_PER_INVOCATION 4
 #define GROUPS_X_MAX	    32768u
 #define CHECKED_ENTRIES	    97
+/* Dispatches of 64 bytes each, each reading what the one before wrote. */
+#define FLOOR_BYTES 64
 
 struct gemm_variant {
 	int tm, tn4, wg;
@@ -404,6 +408,55 @@ static int copy_ceiling_vulkan(struct visid_vk_seq *seq, int runs, struct bench_
 	return ret;
 }
 
+/*
+ * A chain of tiny copies between two buffers, recorded like a network (a
+ * barrier between dependent dispatches, no timestamps) and timed by the
+ * wall clock over the whole submit.
+ */
+static int dispatch_floor_vulkan(struct visid_gpu *gpu, int runs, struct bench_ceiling *c)
+{
+	struct visid_vk_buffer *buf[2] = {NULL, NULL};
+	struct visid_vk_seq *seq = NULL;
+	uint32_t words[FLOOR_BYTES / 4];
+	double ms = INFINITY;
+	const char *timer;
+	int ret;
+
+	ret = visid_vk_seq_create(gpu, &seq);
+	for (int i = 0; i < 2 && !ret; i++)
+		ret = visid_vk_buffer_create(gpu, FLOOR_BYTES, VISID_VK_BUFFER_DEVICE,
+					     "bench dispatch floor", &buf[i]);
+	if (!ret)
+		ret = fill_pattern(buf[0], FLOOR_BYTES, 0);
+	if (!ret)
+		ret = fill_pattern(buf[1], FLOOR_BYTES, 1);
+	if (!ret)
+		ret = visid_vk_seq_begin(seq);
+	for (int i = 0; i < BENCH_FLOOR_CHAIN && !ret; i++)
+		ret = copy_record(seq, buf[i % 2], buf[!(i % 2)], FLOOR_BYTES, COPY_STORAGE);
+	if (!ret)
+		ret = visid_vk_seq_end(seq);
+	/* The first submit pays for the pipeline; it is not counted. */
+	if (!ret)
+		ret = visid_vk_seq_submit(seq);
+	if (!ret)
+		ret = time_sequence(seq, runs, &ms, &timer);
+	/* The second buffer started zeroed: the chain must have carried the pattern there. */
+	if (!ret)
+		ret = visid_vk_download(buf[1], 0, words, sizeof(words));
+	for (int i = 0; i < FLOOR_BYTES / 4 && !ret; i++)
+		if (words[i] != (uint32_t)i * 2654435761u)
+			ret = -EIO;
+	if (ret == -EIO)
+		visid_err("bench dispatch floor: the chain of copies did not carry its data");
+	if (!ret)
+		c->dispatch_us = ms * 1000.0 / BENCH_FLOOR_CHAIN;
+	visid_vk_buffer_destroy(buf[0]);
+	visid_vk_buffer_destroy(buf[1]);
+	visid_vk_seq_destroy(seq);
+	return ret;
+}
+
 int bench_ceiling_vulkan(struct visid_gpu *gpu, int runs, struct bench_ceiling *c)
 {
 	struct visid_vk_seq *seq;
@@ -418,6 +471,8 @@ int bench_ceiling_vulkan(struct visid_gpu *gpu, int runs, struct bench_ceiling *
 	ret = gemm_ceiling_vulkan(seq, runs, c);
 	if (!ret)
 		ret = copy_ceiling_vulkan(seq, runs, c);
+	if (!ret)
+		ret = dispatch_floor_vulkan(gpu, runs, c);
 	visid_vk_seq_destroy(seq);
 	c->valid = !ret;
 	return ret;

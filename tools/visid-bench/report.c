@@ -54,6 +54,9 @@ void bench_print_ceiling(enum visid_backend backend, const struct bench_ceiling 
 	snprintf(copy, sizeof(copy), "%s 2x%zu MiB", c->copy_kernel, c->copy_bytes >> 20);
 	printf("%-8s %-30s %9.1f %22s %8.2f  %s\n", bench_backend_name(backend), kernel,
 	       c->gemm_gflops, copy, c->copy_gbs, c->timer);
+	if (c->dispatch_us > 0)
+		printf("%-8s dispatch floor: %.1f us a dispatch (a chain of %d tiny dependent "
+		       "copies, wall clock)\n", "", c->dispatch_us, BENCH_FLOOR_CHAIN);
 	fflush(stdout);
 }
 
@@ -251,6 +254,19 @@ static void print_net_targets(const struct bench_net *nets, enum visid_backend b
 		printf("%s %dx%d %.1f%%", i ? "," : "", nets[i].in_h, nets[i].in_w, 100 * frac);
 	}
 	printf(": %d of %d met\n", met, BENCH_NET_COUNT);
+	if (c->dispatch_us <= 0)
+		return;
+	printf("  %-7s", "");
+	for (int i = 0; i < BENCH_NET_COUNT; i++) {
+		const struct bench_net_run *r = &nets[i].run[b];
+		double floor_ms = r->dispatches * c->dispatch_us / 1000;
+
+		printf("%s %dx%d %d x %.0f us = %.1f ms", i ? "," : "", nets[i].in_h, nets[i].in_w,
+		       r->dispatches, c->dispatch_us, floor_ms);
+		if (r->ok && r->wall.p50 > 0)
+			printf(" (%.0f%%)", 100 * floor_ms / r->wall.p50);
+	}
+	printf(": the dispatch floor\n");
 }
 
 void bench_print_targets(const struct bench_net *nets, const struct bench_pipeline *pipes,
@@ -310,6 +326,7 @@ static cJSON *ceiling_json(const struct bench_ceiling *c)
 	cJSON_AddStringToObject(o, "copy_kernel", c->copy_kernel);
 	cJSON_AddNumberToObject(o, "copy_bytes", (double)c->copy_bytes);
 	cJSON_AddNumberToObject(o, "copy_gbs", c->copy_gbs);
+	cJSON_AddNumberToObject(o, "dispatch_us", c->dispatch_us);
 	return o;
 }
 
