@@ -105,6 +105,10 @@ int visid_control_open(const char *path, const char *group,
 	struct stat st;
 	int ret;
 
+	if (!path || !*path) {
+		visid_err("control socket: no path given");
+		return -EINVAL;
+	}
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		visid_err("control socket %s: path too long", path);
 		return -ENAMETOOLONG;
