@@ -412,7 +412,7 @@ static void flip_done_crtc(int fd, unsigned frame, unsigned sec, unsigned usec, 
 	flip_done(fd, frame, sec, usec, data);
 }
 
-static int wait_flip(struct drm_screen *s)
+static int wait_flip(const struct visid_screen *scr, struct drm_screen *s)
 {
 	drmEventContext ctx = {
 	    .version = 3,
@@ -427,15 +427,16 @@ static int wait_flip(struct drm_screen *s)
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret <= 0) {
-			visid_err("drm screen %s: a page flip did not complete within %d ms%s%s",
-				  s->path, FLIP_TIMEOUT_MS, ret ? ": " : "",
-				  ret ? strerror(errno) : "");
+			screen_fail(scr,
+				    "drm screen %s: a page flip did not complete within %d ms%s%s",
+				    s->path, FLIP_TIMEOUT_MS, ret ? ": " : "",
+				    ret ? strerror(errno) : "");
 			s->flip_pending = 0;
 			return ret ? -errno : -ETIMEDOUT;
 		}
 		if (drmHandleEvent(s->fd, &ctx)) {
-			visid_err("drm screen %s: cannot read DRM events: %s", s->path,
-				  strerror(errno));
+			screen_fail(scr, "drm screen %s: cannot read DRM events: %s", s->path,
+				    strerror(errno));
 			s->flip_pending = 0;
 			return -EIO;
 		}
@@ -447,7 +448,7 @@ static int drm_canvas(struct visid_screen *scr, struct visid_image *canvas)
 {
 	struct drm_screen *s = scr->priv;
 	struct drm_fb *back = &s->fbs[!s->front];
-	int ret = wait_flip(s); /* the back buffer was on screen until the flip ended */
+	int ret = wait_flip(scr, s); /* the back buffer was on screen until the flip ended */
 
 	if (ret)
 		return ret;
@@ -465,7 +466,7 @@ static int drm_present(struct visid_screen *scr)
 	struct drm_screen *s = scr->priv;
 	int back = !s->front, ret;
 
-	ret = wait_flip(s);
+	ret = wait_flip(scr, s);
 	if (ret)
 		return ret;
 	if (s->atomic)
@@ -474,8 +475,8 @@ static int drm_present(struct visid_screen *scr)
 				 s))
 		ret = -errno;
 	if (ret) {
-		visid_err("drm screen %s: page flip on %s failed: %s", s->path, s->connector_name,
-			  strerror(-ret));
+		screen_fail(scr, "drm screen %s: page flip on %s failed: %s", s->path,
+			    s->connector_name, strerror(-ret));
 		return ret;
 	}
 	s->flip_pending = 1;
@@ -504,7 +505,7 @@ static void drm_close(struct visid_screen *scr)
 {
 	struct drm_screen *s = scr->priv;
 
-	wait_flip(s);
+	wait_flip(scr, s);
 	restore_crtc(s);
 	for (int i = 0; i < 2; i++)
 		destroy_fb(s, &s->fbs[i]);

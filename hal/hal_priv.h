@@ -38,8 +38,18 @@ struct visid_screen {
 	void *priv;
 	int width, height;
 	uint64_t presented;
+	uint64_t failing; /* pictures not shown since the last one that was */
 	struct visid_screen_options opt;
 };
+
+/*
+ * A backend's error while drawing or showing a picture: logged as an error
+ * for the first picture that fails, then only at debug level until one is
+ * shown again, so a display that went away does not flood the log at the
+ * frame rate (visid_screen_present counts and reports the run).
+ */
+void screen_fail(const struct visid_screen *scr, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 int source_image_open(struct visid_source *src, const char *path);
 int source_dir_open(struct visid_source *src, const char *path);

@@ -4,11 +4,14 @@
  * PNG file, so a machine without a display still shows what it would show.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hal_priv.h"
 #include "visid/log.h"
@@ -51,28 +54,55 @@ static int png_canvas(struct visid_screen *scr, struct visid_image *canvas)
 	return 0;
 }
 
+/* Writes all of a picture's bytes to a new file, readable by the owner only (faces). */
+static int write_file(const char *path, const uint8_t *bytes, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (len && !ret) {
+		ssize_t n = write(fd, bytes, len);
+
+		if (n < 0 && errno != EINTR)
+			ret = -errno;
+		else if (n > 0) {
+			bytes += n;
+			len -= (size_t)n;
+		}
+	}
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (ret)
+		unlink(path);
+	return ret;
+}
+
 static int png_present(struct visid_screen *scr)
 {
 	struct png_screen *s = scr->priv;
-	struct visid_image rgb = {0};
 	char path[PATH_MAX];
 	int every = scr->opt.every > 0 ? scr->opt.every : 1;
+	uint8_t *png;
+	size_t len;
 	int ret;
 
 	if (scr->presented % every)
 		return 0;
 	snprintf(path, sizeof(path), "%s/frame-%06llu.png", s->dir,
 		 (unsigned long long)(scr->presented / every));
-	ret = visid_image_to_rgb24(&s->canvas, &rgb);
+	ret = visid_image_encode_png(&s->canvas, &png, &len);
 	if (ret) {
-		visid_err("png screen %s: cannot convert the picture: %s", s->dir, strerror(-ret));
+		screen_fail(scr, "png screen %s: cannot encode the picture: %s", s->dir,
+			    strerror(-ret));
 		return ret;
 	}
-	ret = visid_image_save_png(&rgb, path);
+	ret = write_file(path, png, len);
 	if (ret)
-		visid_err("png screen: cannot write %s: %s", path, strerror(-ret));
-	visid_image_wipe(&rgb);
-	visid_image_free(&rgb);
+		screen_fail(scr, "png screen: cannot write %s: %s", path, strerror(-ret));
+	explicit_bzero(png, len);
+	free(png);
 	return ret;
 }
 
@@ -190,18 +220,53 @@ void visid_screen_size(const struct visid_screen *scr, int *width, int *height)
 	*height = scr->height;
 }
 
+void screen_fail(const struct visid_screen *scr, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	visid_log(scr->failing ? VISID_LOG_DEBUG : VISID_LOG_ERROR, "%s", msg);
+}
+
+/* One more picture not shown: 1, 10, 100, ... in a row are worth a line. */
+static void count_failure(struct visid_screen *scr)
+{
+	uint64_t n = ++scr->failing;
+
+	while (n >= 10 && n % 10 == 0)
+		n /= 10;
+	if (n == 1 && scr->failing > 1)
+		visid_warn("screen %s: %llu pictures in a row not shown", scr->name,
+			   (unsigned long long)scr->failing);
+}
+
 int visid_screen_canvas(struct visid_screen *scr, struct visid_image *canvas)
 {
-	return scr->ops->canvas(scr, canvas);
+	int ret = scr->ops->canvas(scr, canvas);
+
+	/* The caller shows nothing this time; present is not called. */
+	if (ret)
+		count_failure(scr);
+	return ret;
 }
 
 int visid_screen_present(struct visid_screen *scr)
 {
 	int ret = scr->ops->present(scr);
 
-	if (!ret)
-		scr->presented++;
-	return ret;
+	if (ret) {
+		count_failure(scr);
+		return ret;
+	}
+	if (scr->failing)
+		visid_warn("screen %s: showing pictures again after %llu not shown", scr->name,
+			   (unsigned long long)scr->failing);
+	scr->failing = 0;
+	scr->presented++;
+	return 0;
 }
 
 int visid_screen_get_info(const struct visid_screen *scr, struct visid_screen_info *info)

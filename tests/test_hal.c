@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -19,12 +20,17 @@
 #define Y4M_PHOTO    "data/faces/identity/face_recognition/alex_lacamoire/img1.jpg"
 #define AVATAR_PHOTO "data/faces/identity/face_recognition/barack_obama/obama_small.jpg"
 
-static char last_error[240];
+static char last_error[240], last_warning[240];
+static int errors_logged;
 
 static void capture_log(enum visid_log_level level, const char *msg, void *data)
 {
-	if (level == VISID_LOG_ERROR)
+	if (level == VISID_LOG_ERROR) {
 		snprintf(last_error, sizeof(last_error), "%s", msg);
+		errors_logged++;
+	} else if (level == VISID_LOG_WARN) {
+		snprintf(last_warning, sizeof(last_warning), "%s", msg);
+	}
 }
 
 static const char *hal_skip(void)
@@ -616,10 +622,60 @@ out_free_images:
 	visid_image_free(&avatar);
 }
 
+/*
+ * The PNG screen's directory goes away for 25 pictures, then comes back:
+ * one error for the whole run, a count at 10 (then 100, ...), a line when pictures
+ * show again, and the numbering carries on from the pictures shown.
+ */
+static void test_png_screen_lost_then_back(void)
+{
+	struct visid_screen_options opt = {.width = 64, .height = 48};
+	struct visid_screen *scr;
+	struct visid_image canvas;
+	char dir[400], path[600];
+	int ret, failed = 0;
+
+	snprintf(dir, sizeof(dir), "%s/shots/lost", visid_test_tmpdir());
+	ret = visid_screen_open(dir, &opt, &scr);
+	VT_CHECK(ret == 0, "png screen did not open on %.160s: %d", dir, ret);
+	if (ret)
+		return;
+	visid_screen_canvas(scr, &canvas);
+	VT_CHECK(visid_screen_present(scr) == 0, "first picture not shown: %.160s", last_error);
+	VT_CHECK(rmdir(dir) == -1, "the first picture was not written");
+	snprintf(path, sizeof(path), "%s/frame-000000.png", dir);
+	unlink(path);
+	VT_CHECK(rmdir(dir) == 0, "cannot remove %.160s: %s", dir, strerror(errno));
+	errors_logged = 0;
+	last_warning[0] = 0;
+	for (int i = 0; i < 25; i++) {
+		visid_screen_canvas(scr, &canvas);
+		failed += visid_screen_present(scr) == -ENOENT;
+	}
+	VT_CHECK(failed == 25, "%d of 25 presents failed with ENOENT", failed);
+	VT_CHECK(errors_logged == 1, "the lost directory logged %d errors, want 1",
+		 errors_logged);
+	VT_CHECK(strstr(last_error, "frame-000001.png") && strstr(last_error, "No such file"),
+		 "the error does not name the file and the cause: %.160s", last_error);
+	VT_CHECK(strstr(last_warning, "10 pictures in a row not shown"),
+		 "no count at 10: '%.160s'", last_warning);
+	VT_CHECK(mkdir(dir, 0700) == 0, "cannot recreate %.160s", dir);
+	visid_screen_canvas(scr, &canvas);
+	VT_CHECK(visid_screen_present(scr) == 0, "picture not shown once the directory is back");
+	VT_CHECK(strstr(last_warning, "showing pictures again after 25 not shown"),
+		 "no recovery line: '%.160s'", last_warning);
+	snprintf(path, sizeof(path), "%s/frame-000001.png", dir);
+	VT_CHECK(access(path, F_OK) == 0, "%.160s not written after the recovery", path);
+	VT_CHECK(visid_screen_presented(scr) == 2, "presented %llu, want 2",
+		 (unsigned long long)visid_screen_presented(scr));
+	visid_screen_close(scr);
+}
+
 VISID_SUITE(hal_files, "hal_files", hal_init, hal_clean, hal_skip,
 	    VISID_TEST(test_dir_source_sorted_and_loops), VISID_TEST(test_image_source_repeats),
 	    VISID_TEST(test_missing_paths_name_the_file),
 	    VISID_TEST(test_camera_errors_name_the_device),
 	    VISID_TEST(test_y4m_gives_nv12_of_the_photo), VISID_TEST(test_y4m_bad_headers_rejected),
 	    VISID_TEST(test_draw_image_one_to_one_is_exact), VISID_TEST(test_text_extent_and_ink),
-	    VISID_TEST(test_png_screen_shows_the_scene))
+	    VISID_TEST(test_png_screen_shows_the_scene),
+	    VISID_TEST(test_png_screen_lost_then_back))
