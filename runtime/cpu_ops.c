@@ -4,6 +4,7 @@
  * checked against these, and the golden tests check these against TFLite.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -50,7 +51,60 @@ static void mul_add(float *restrict acc, const float *restrict a, const float *r
 		acc[i] += a[i] * b[i];
 }
 
-/* One output pixel of a dense conv: all out_c values. */
+/* acc += s * w elementwise, in blocks of eight as mul_add. */
+static void scale_add(float *restrict acc, float s, const float *restrict w, int n)
+{
+	int i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			acc[i + j] += s * w[i + j];
+	for (; i < n; i++)
+		acc[i] += s * w[i];
+}
+
+/* Output pixels of a dense conv computed together, sharing each weight row. */
+#define DENSE_PIXELS 4
+
+/*
+ * Up to DENSE_PIXELS neighbouring output pixels of one row of a dense conv,
+ * all out_c values each, with the weights as [kh][kw][in_c][out_c] (hwio):
+ * each input value scales a row of out_c weights into its pixel's sums, so
+ * the inner loop runs over out_c whatever in_c is (3 for a network's first
+ * layer) and one weight row, read once, serves every pixel of the block.
+ */
+static void conv_dense_pixels(const struct visid_conv_params *p, const float *in,
+			      const float *hwio, int oy, int ox, int n, float *acc)
+{
+	int iy0 = oy * p->stride_h - p->pad_top;
+	size_t row = (size_t)p->in_c * p->out_c;
+
+	for (int ky = 0; ky < p->kernel_h; ky++) {
+		int iy = iy0 + ky;
+
+		if (iy < 0 || iy >= p->in_h)
+			continue;
+		for (int kx = 0; kx < p->kernel_w; kx++) {
+			const float *w = hwio + ((size_t)ky * p->kernel_w + kx) * row;
+			const float *src[DENSE_PIXELS];
+
+			for (int k = 0; k < n; k++) {
+				int ix = (ox + k) * p->stride_w - p->pad_left + kx;
+
+				src[k] = ix < 0 || ix >= p->in_w
+						 ? NULL
+						 : in + ((size_t)iy * p->in_w + ix) * p->in_c;
+			}
+			for (int c = 0; c < p->in_c; c++, w += p->out_c)
+				for (int k = 0; k < n; k++)
+					if (src[k])
+						scale_add(acc + (size_t)k * p->out_c, src[k][c], w,
+							  p->out_c);
+		}
+	}
+}
+
+/* One output pixel of a dense conv, weights as given: the path without memory for hwio. */
 static void conv_dense_pixel(const struct visid_conv_params *p, const float *in,
 			     const float *weights, int oy, int ox, float *acc)
 {
@@ -105,31 +159,54 @@ static void conv_depthwise_pixel(const struct visid_conv_params *p, const float 
 	}
 }
 
+/* [out_c][kh][kw][in_c] to [kh][kw][in_c][out_c], or NULL without memory. */
+static float *dense_to_hwio(const struct visid_conv_params *p, const float *w)
+{
+	size_t taps = (size_t)p->kernel_h * p->kernel_w * p->in_c;
+	float *t = malloc(taps * p->out_c * sizeof(*t));
+
+	if (!t)
+		return NULL;
+	for (int o = 0; o < p->out_c; o++)
+		for (size_t k = 0; k < taps; k++)
+			t[k * p->out_c + o] = w[(size_t)o * taps + k];
+	return t;
+}
+
 void visid_cpu_conv(const struct visid_conv_params *p, const float *in, const float *weights,
 		    const float *bias, const float *slope, float *out)
 {
 	size_t in_image = (size_t)p->in_h * p->in_w * p->in_c;
 	size_t out_image = (size_t)p->out_h * p->out_w * p->out_c;
+	/* Repacked per call: a few hundred KiB at most, against MMACs of work. */
+	float *hwio = p->depthwise ? NULL : dense_to_hwio(p, weights);
 
 	for (int n = 0; n < p->batch; n++) {
 		const float *src = in + n * in_image;
 
 		for (int oy = 0; oy < p->out_h; oy++) {
-			for (int ox = 0; ox < p->out_w; ox++) {
+			for (int ox = 0; ox < p->out_w;) {
 				float *acc =
 				    out + n * out_image + ((size_t)oy * p->out_w + ox) * p->out_c;
+				int pixels = hwio ? p->out_w - ox : 1;
 
-				for (int o = 0; o < p->out_c; o++)
-					acc[o] = bias ? bias[o] : 0.0f;
+				if (pixels > DENSE_PIXELS)
+					pixels = DENSE_PIXELS;
+				for (int o = 0; o < pixels * p->out_c; o++)
+					acc[o] = bias ? bias[o % p->out_c] : 0.0f;
 				if (p->depthwise)
 					conv_depthwise_pixel(p, src, weights, oy, ox, acc);
+				else if (hwio)
+					conv_dense_pixels(p, src, hwio, oy, ox, pixels, acc);
 				else
 					conv_dense_pixel(p, src, weights, oy, ox, acc);
-				for (int o = 0; o < p->out_c; o++)
-					acc[o] = activate(p->act, acc[o], slope, o);
+				for (int o = 0; o < pixels * p->out_c; o++)
+					acc[o] = activate(p->act, acc[o], slope, o % p->out_c);
+				ox += pixels;
 			}
 		}
 	}
+	free(hwio);
 }
 
 void visid_cpu_maxpool(const struct visid_pool_params *p, const float *in, float *out)
