@@ -487,7 +487,45 @@ struct traces {
 	uint8_t filter[65536 / 8];	/* hashes of the pieces' first four bytes */
 };
 
-static unsigned key_hash(const uint8_t *p)
+/*
+ * Under AddressSanitizer the search reads memory the program does not own
+ * (allocator redzones, freed blocks) on purpose, so those functions are not
+ * instrumented, and ASan's shadow, a mirror of all memory several TiB long,
+ * is left out of the regions searched.
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#define RAW_READ __attribute__((no_sanitize_address))
+
+/* User space ends below 2^47 on x86-64 and 2^48 on arm64 (48-bit addresses). */
+#ifdef __aarch64__
+#define USER_TOP ((uintptr_t)1 << 48)
+#else
+#define USER_TOP ((uintptr_t)1 << 47)
+#endif
+
+static int in_asan_shadow(uintptr_t lo, uintptr_t hi)
+{
+	size_t scale, offset;
+
+	__asan_get_shadow_mapping(&scale, &offset);
+	return lo >= offset && hi <= offset + (USER_TOP >> scale);
+}
+#else
+#define RAW_READ
+
+static int in_asan_shadow(uintptr_t lo, uintptr_t hi)
+{
+	return 0;
+}
+#endif
+
+RAW_READ static unsigned key_hash(const uint8_t *p)
 {
 	uint32_t v;
 
@@ -509,7 +547,7 @@ static void copy_piece(uint8_t *dst, const uint8_t *src)
 		d[i] = src[i];
 }
 
-static int same_piece(const uint8_t *a, const uint8_t *b)
+RAW_READ static int same_piece(const uint8_t *a, const uint8_t *b)
 {
 	const volatile uint8_t *x = a;
 
@@ -560,7 +598,7 @@ static int writable_regions(void)
 		if (*line == '\n')
 			line++;
 		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[0] == 'r' &&
-		    perms[1] == 'w' && perms[3] == 'p') {
+		    perms[1] == 'w' && perms[3] == 'p' && !in_asan_shadow(lo, hi)) {
 			regions[n].lo = lo;
 			regions[n].hi = hi;
 			n++;
@@ -570,7 +608,7 @@ static int writable_regions(void)
 }
 
 /* Counts the places outside t->block where a piece occurs; hits[i] per piece. */
-static int search_memory(const struct traces *t, int hits[MAX_PIECES])
+RAW_READ static int search_memory(const struct traces *t, int hits[MAX_PIECES])
 {
 	uintptr_t skip_lo = (uintptr_t)t->block;
 	uintptr_t skip_hi = skip_lo + (uintptr_t)t->count * PIECE_BYTES;
