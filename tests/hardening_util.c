@@ -27,7 +27,7 @@ const char *hard_visid_bin(void)
 static void child_setup(const struct hard_opts *opt)
 {
 	setenv("VISID_CONFIG", "/dev/null", 1);
-	setenv("VISID_BACKEND", "cpu", 1);
+	setenv("VISID_BACKEND", visid_test_cli_backend(), 1);
 	unsetenv("VISID_STATE_DIR");
 	for (const char *const *e = opt && opt->env ? opt->env : NULL; e && *e; e++)
 		putenv((char *)*e);

@@ -54,6 +54,11 @@ const char *visid_test_shared(const char *relative, char *buf, size_t len);
 int visid_test_have_shared(const char *relative);
 /* Path of a fetched model file (models/, or $VISID_MODEL_DIR). */
 const char *visid_test_model(const char *file, char *buf, size_t len);
+/*
+ * The backend the visid program gets when a test starts it: cpu, or
+ * $VISID_TEST_CLI_BACKEND (tests/sanitize/run sets vulkan, see there).
+ */
+const char *visid_test_cli_backend(void);
 /* A fresh private scratch directory under $TMPDIR, removed at exit. */
 const char *visid_test_tmpdir(void);
 /* Reads a whole little-endian float32 file; returns count or -1. */

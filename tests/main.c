@@ -105,6 +105,13 @@ long visid_test_read_f32(const char *path, float **out)
 	return bytes / 4;
 }
 
+const char *visid_test_cli_backend(void)
+{
+	const char *b = getenv("VISID_TEST_CLI_BACKEND");
+
+	return b && *b ? b : "cpu";
+}
+
 static int add_suite(struct visid_test_suite *s, const char *only_test, int *skipped)
 {
 	const char *why = s->skip ? s->skip() : NULL;

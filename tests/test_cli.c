@@ -56,7 +56,7 @@ static int run_visid(const char *first, ...)
 		dup2(pipefd[1], 1);
 		close(pipefd[0]);
 		setenv("VISID_STATE_DIR", state_dir, 1);
-		setenv("VISID_BACKEND", "cpu", 1);
+		setenv("VISID_BACKEND", visid_test_cli_backend(), 1);
 		setenv("VISID_CONFIG", "/dev/null", 1);
 		execv(argv[0], (char **)argv);
 		_exit(127);
@@ -375,7 +375,7 @@ static void test_daemon_control(void)
 
 		dup2(fd, 1);
 		setenv("VISID_STATE_DIR", state_dir, 1);
-		setenv("VISID_BACKEND", "cpu", 1);
+		setenv("VISID_BACKEND", visid_test_cli_backend(), 1);
 		setenv("VISID_CONFIG", "/dev/null", 1);
 		execl(visid_bin(), visid_bin(), "run", "--source", src, "--loop", "--control", sock,
 		      (char *)NULL);
