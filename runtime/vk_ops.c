@@ -565,8 +565,8 @@ int visid_vk_resize(struct visid_vk_seq *seq, const struct visid_resize_params *
 		   !!p->half_pixel_centers, (uint32_t)total };
 	struct op_dispatch d = {
 		.shader = "resize",
-		.spec = { 0, vec4 },
-		.spec_count = 2,
+		.spec = { 0, vec4, c, p->out_w, p->out_h },
+		.spec_count = 5,
 		.views = views,
 		.view_count = 2,
 		.write_mask = 2,

@@ -3,11 +3,19 @@
  * half_pixel_centers). The source coordinate is computed as the CPU
  * reference does, in float and without fused multiply-add, so both pick
  * the same source pixels. VEC4 takes four channels per invocation.
+ *
+ * The channel count and output width come as specialization constants: the
+ * flat index is split by dividing by them, and a CPU implementation divides
+ * by a variable one lane at a time (on lavapipe the three divisions cost
+ * more than the four fetches), by a constant with a multiply.
  */
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
 layout(constant_id = 1) const bool VEC4 = false;
+layout(constant_id = 2) const uint C = 1;	/* channels, in vec4s when VEC4 */
+layout(constant_id = 3) const uint OUT_W = 1;
+layout(constant_id = 4) const uint OUT_H = 1;
 
 INPUT(0, src)
 OUTPUT(1, dst)
@@ -40,16 +48,14 @@ void axis(int o, int size_in, int size_out, out int lo, out int hi, out float fr
 
 void main()
 {
-	uint i = flat_invocation();
-
-	if (i >= p.total)
-		return;
-	uint rest = i / uint(p.c);
-	uint c = i - rest * uint(p.c);
-	int ox = int(rest % uint(p.out_w));
-	rest /= uint(p.out_w);
-	int oy = int(rest % uint(p.out_h));
-	uint n = rest / uint(p.out_h);
+	/* Past the end an invocation computes the last element and stores nothing. */
+	uint i = min(flat_invocation(), p.total - 1u);
+	uint rest = i / C;
+	uint c = i - rest * C;
+	uint row = rest / OUT_W;
+	int ox = int(rest - row * OUT_W);
+	uint n = row / OUT_H;
+	int oy = int(row - n * OUT_H);
 
 	int y0, y1, x0, x1;
 	float fy, fx;
@@ -64,13 +70,15 @@ void main()
 		precise vec4 top = a + (b - a) * fx;
 		precise vec4 bottom = d + (e - d) * fx;
 		precise vec4 v = top + (bottom - top) * fy;
-		STORE4(dst, i, v);
+		if (flat_invocation() < p.total)
+			STORE4(dst, i, v);
 	} else {
 		float a = FETCH(src, (r0 + x0) * p.c + c), b = FETCH(src, (r0 + x1) * p.c + c);
 		float d = FETCH(src, (r1 + x0) * p.c + c), e = FETCH(src, (r1 + x1) * p.c + c);
 		precise float top = a + (b - a) * fx;
 		precise float bottom = d + (e - d) * fx;
 		precise float v = top + (bottom - top) * fy;
-		STORE(dst, i, v);
+		if (flat_invocation() < p.total)
+			STORE(dst, i, v);
 	}
 }
