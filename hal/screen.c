@@ -67,6 +67,8 @@ static int write_file(const char *path, const uint8_t *bytes, size_t len)
 
 		if (n < 0 && errno != EINTR)
 			ret = -errno;
+		else if (n == 0)
+			ret = -EIO;
 		else if (n > 0) {
 			bytes += n;
 			len -= (size_t)n;

@@ -545,6 +545,8 @@ int visid_image_save_png(const struct visid_image *img, const char *path)
 			visid_err("%s: cannot write PNG: %s", path, strerror(errno));
 		}
 	}
+	/* The RGB copy of a picture that may show a face. */
+	visid_image_wipe(&tmp);
 	visid_image_free(&tmp);
 	return ret;
 }
@@ -579,6 +581,7 @@ int visid_image_encode_png(const struct visid_image *img, uint8_t **bytes, size_
 	}
 	if (!png_image_write_to_memory(&png, *bytes, &size, 0, use->data, use->stride, NULL)) {
 		visid_err("image: PNG encoding failed: %s", png.message);
+		explicit_bzero(*bytes, size);
 		free(*bytes);
 		*bytes = NULL;
 		ret = -EINVAL;
@@ -587,6 +590,7 @@ int visid_image_encode_png(const struct visid_image *img, uint8_t **bytes, size_
 	*len = size;
 
 out_free_tmp:
+	visid_image_wipe(&tmp);
 	visid_image_free(&tmp);
 	return ret;
 }
