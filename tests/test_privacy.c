@@ -498,28 +498,42 @@ struct traces {
 #define __SANITIZE_ADDRESS__ 1
 #endif
 #endif
+/*
+ * The shadow mirrors user space, which ends at the next power of two above
+ * the highest mapping (2^47 on x86-64, 2^39 to 2^48 on arm64 by kernel);
+ * mappings at 2^63 and up ([vsyscall]) are the kernel's.
+ */
+static uintptr_t user_top(const char *maps)
+{
+	uintptr_t top = 1;
+
+	for (const char *line = maps; line && *line; line = strchr(line, '\n')) {
+		unsigned long lo, hi;
+
+		if (*line == '\n')
+			line++;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && hi < (uintptr_t)1 << 63)
+			while (top < hi)
+				top <<= 1;
+	}
+	return top;
+}
+
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
 #define RAW_READ __attribute__((no_sanitize_address))
 
-/* User space ends below 2^47 on x86-64 and 2^48 on arm64 (48-bit addresses). */
-#ifdef __aarch64__
-#define USER_TOP ((uintptr_t)1 << 48)
-#else
-#define USER_TOP ((uintptr_t)1 << 47)
-#endif
-
-static int in_asan_shadow(uintptr_t lo, uintptr_t hi)
+static int in_asan_shadow(uintptr_t top, uintptr_t lo, uintptr_t hi)
 {
 	size_t scale, offset;
 
 	__asan_get_shadow_mapping(&scale, &offset);
-	return lo >= offset && hi <= offset + (USER_TOP >> scale);
+	return lo >= offset && hi <= offset + (top >> scale);
 }
 #else
 #define RAW_READ
 
-static int in_asan_shadow(uintptr_t lo, uintptr_t hi)
+static int in_asan_shadow(uintptr_t top, uintptr_t lo, uintptr_t hi)
 {
 	return 0;
 }
@@ -580,6 +594,7 @@ static struct { uintptr_t lo, hi; } regions[4096];
 static int writable_regions(void)
 {
 	int fd = open("/proc/self/maps", O_RDONLY), n = 0;
+	uintptr_t top;
 	size_t len = 0;
 	ssize_t got;
 	char *line;
@@ -591,6 +606,7 @@ static int writable_regions(void)
 		len += (size_t)got;
 	close(fd);
 	maps_text[len] = 0;
+	top = user_top(maps_text);
 	for (line = maps_text; line && *line && n < 4096; line = strchr(line, '\n')) {
 		unsigned long lo, hi;
 		char perms[5];
@@ -598,7 +614,7 @@ static int writable_regions(void)
 		if (*line == '\n')
 			line++;
 		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[0] == 'r' &&
-		    perms[1] == 'w' && perms[3] == 'p' && !in_asan_shadow(lo, hi)) {
+		    perms[1] == 'w' && perms[3] == 'p' && !in_asan_shadow(top, lo, hi)) {
 			regions[n].lo = lo;
 			regions[n].hi = hi;
 			n++;
