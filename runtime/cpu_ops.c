@@ -159,27 +159,26 @@ static void conv_depthwise_pixel(const struct visid_conv_params *p, const float 
 	}
 }
 
-/* [out_c][kh][kw][in_c] to [kh][kw][in_c][out_c], or NULL without memory. */
-static float *dense_to_hwio(const struct visid_conv_params *p, const float *w)
+void visid_cpu_dense_to_hwio(const struct visid_conv_params *p, const float *weights,
+			     float *hwio)
 {
 	size_t taps = (size_t)p->kernel_h * p->kernel_w * p->in_c;
-	float *t = malloc(taps * p->out_c * sizeof(*t));
 
-	if (!t)
-		return NULL;
 	for (int o = 0; o < p->out_c; o++)
 		for (size_t k = 0; k < taps; k++)
-			t[k * p->out_c + o] = w[(size_t)o * taps + k];
-	return t;
+			hwio[k * p->out_c + o] = weights[(size_t)o * taps + k];
 }
 
-void visid_cpu_conv(const struct visid_conv_params *p, const float *in, const float *weights,
-		    const float *bias, const float *slope, float *out)
+/*
+ * Every output pixel: bias, the taps, the activation. Dense layers take
+ * hwio weights, DENSE_PIXELS pixels at a time; depthwise ones (and dense
+ * ones whose repacked copy could not be allocated) one pixel at a time.
+ */
+static void conv_loop(const struct visid_conv_params *p, const float *in, const float *weights,
+		      const float *hwio, const float *bias, const float *slope, float *out)
 {
 	size_t in_image = (size_t)p->in_h * p->in_w * p->in_c;
 	size_t out_image = (size_t)p->out_h * p->out_w * p->out_c;
-	/* Repacked per call: a few hundred KiB at most, against MMACs of work. */
-	float *hwio = p->depthwise ? NULL : dense_to_hwio(p, weights);
 
 	for (int n = 0; n < p->batch; n++) {
 		const float *src = in + n * in_image;
@@ -194,10 +193,10 @@ void visid_cpu_conv(const struct visid_conv_params *p, const float *in, const fl
 					pixels = DENSE_PIXELS;
 				for (int o = 0; o < pixels * p->out_c; o++)
 					acc[o] = bias ? bias[o % p->out_c] : 0.0f;
-				if (p->depthwise)
-					conv_depthwise_pixel(p, src, weights, oy, ox, acc);
-				else if (hwio)
+				if (hwio)
 					conv_dense_pixels(p, src, hwio, oy, ox, pixels, acc);
+				else if (p->depthwise)
+					conv_depthwise_pixel(p, src, weights, oy, ox, acc);
 				else
 					conv_dense_pixel(p, src, weights, oy, ox, acc);
 				for (int o = 0; o < pixels * p->out_c; o++)
@@ -206,6 +205,23 @@ void visid_cpu_conv(const struct visid_conv_params *p, const float *in, const fl
 			}
 		}
 	}
+}
+
+void visid_cpu_conv_hwio(const struct visid_conv_params *p, const float *in, const float *hwio,
+			 const float *bias, const float *slope, float *out)
+{
+	conv_loop(p, in, NULL, hwio, bias, slope, out);
+}
+
+void visid_cpu_conv(const struct visid_conv_params *p, const float *in, const float *weights,
+		    const float *bias, const float *slope, float *out)
+{
+	size_t count = (size_t)p->kernel_h * p->kernel_w * p->in_c * p->out_c;
+	float *hwio = p->depthwise ? NULL : malloc(count * sizeof(*hwio));
+
+	if (hwio)
+		visid_cpu_dense_to_hwio(p, weights, hwio);
+	conv_loop(p, in, weights, hwio, bias, slope, out);
 	free(hwio);
 }
 

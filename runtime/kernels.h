@@ -101,6 +101,15 @@ struct visid_copy_params {
 
 void visid_cpu_conv(const struct visid_conv_params *p, const float *in, const float *weights,
 		    const float *bias, const float *slope, float *out);
+/*
+ * The dense conv with its weights already as [kh][kw][in_c][out_c], the
+ * layout the C kernel sums in: the CPU backend repacks each layer once, at
+ * creation (visid_cpu_dense_to_hwio); visid_cpu_conv repacks per call.
+ */
+void visid_cpu_dense_to_hwio(const struct visid_conv_params *p, const float *weights,
+			     float *hwio);
+void visid_cpu_conv_hwio(const struct visid_conv_params *p, const float *in, const float *hwio,
+			 const float *bias, const float *slope, float *out);
 void visid_cpu_maxpool(const struct visid_pool_params *p, const float *in, float *out);
 void visid_cpu_add(const struct visid_add_params *p, const float *a, const float *b,
 		   const float *slope, float *out);

@@ -53,6 +53,7 @@ struct visid_net {
 	struct visid_graph *graph;
 	double *layer_ms;
 	float **cpu_buffers; /* CPU backend: one per graph buffer slot */
+	float **cpu_hwio;    /* CPU backend: each dense conv's weights, repacked once */
 	struct vk_state vk;
 };
 
@@ -141,6 +142,19 @@ static int cpu_create(struct visid_net *net)
 		if (!net->cpu_buffers[i])
 			return -ENOMEM;
 	}
+	net->cpu_hwio = calloc(g->n_layers, sizeof(float *));
+	if (!net->cpu_hwio)
+		return -ENOMEM;
+	for (int i = 0; i < g->n_layers; i++) {
+		const struct visid_graph_layer *l = &g->layers[i];
+
+		if (l->kind != VISID_LAYER_CONV || l->p.conv.depthwise)
+			continue;
+		net->cpu_hwio[i] = malloc(l->weights.count * sizeof(float));
+		if (!net->cpu_hwio[i])
+			return -ENOMEM;
+		visid_cpu_dense_to_hwio(&l->p.conv, l->weights.data, net->cpu_hwio[i]);
+	}
 	return 0;
 }
 
@@ -151,6 +165,9 @@ static void cpu_destroy(struct visid_net *net)
 	for (int i = 0; i < net->graph->n_buffers; i++)
 		free(net->cpu_buffers[i]);
 	free(net->cpu_buffers);
+	for (int i = 0; net->cpu_hwio && i < net->graph->n_layers; i++)
+		free(net->cpu_hwio[i]);
+	free(net->cpu_hwio);
 }
 
 /* The ADD fused into a conv: out = act(out + r), r max-pooled 2x2 first when asked. */
@@ -192,7 +209,12 @@ static void cpu_layer(struct visid_net *net, const struct visid_graph_layer *l)
 
 	switch (l->kind) {
 	case VISID_LAYER_CONV:
-		visid_cpu_conv(&l->p.conv, a, l->weights.data, l->bias.data, l->slope.data, out);
+		if (l->p.conv.depthwise)
+			visid_cpu_conv(&l->p.conv, a, l->weights.data, l->bias.data, l->slope.data,
+				       out);
+		else
+			visid_cpu_conv_hwio(&l->p.conv, a, net->cpu_hwio[l - net->graph->layers],
+					    l->bias.data, l->slope.data, out);
 		if (b)
 			cpu_residual(l, b, out);
 		break;
