@@ -26,10 +26,10 @@ struct bench_options {
 	int json, layers, pipeline;
 };
 
-/* What one device sustains: the best dense fp32 product and the best plain copy. */
 /* Dispatches in the chain that measures the dispatch floor. */
 #define BENCH_FLOOR_CHAIN 200
 
+/* What one device sustains: the best dense fp32 product and the best plain copy. */
 struct bench_ceiling {
 	int valid;
 	const char *timer;    /* "gpu timestamps" or "wall clock" */
