@@ -275,14 +275,28 @@ static int has_video_suffix(const char *path)
 	return 0;
 }
 
+/* "word:" before any slash: what a mistyped kind looks like, e.g. "v4l:/dev/video0". */
+static size_t kind_like_prefix(const char *spec)
+{
+	size_t n = strspn(spec, "abcdefghijklmnopqrstuvwxyz0123456789");
+
+	return n && spec[n] == ':' ? n + 1 : 0;
+}
+
 static int classify_path(const char *path, enum visid_source_kind *kind)
 {
 	struct stat st;
-	size_t len = strlen(path);
+	size_t len = strlen(path), prefix;
 
 	if (stat(path, &st)) {
 		int ret = -errno;
 
+		prefix = kind_like_prefix(path);
+		if (ret == -ENOENT && prefix) {
+			visid_err("source %s: unknown kind '%.*s' (image:, dir:, y4m:, video:, "
+				  "v4l2:, or a path)", path, (int)prefix, path);
+			return -EINVAL;
+		}
 		visid_err("source %s: %s", path, strerror(errno));
 		return ret;
 	}

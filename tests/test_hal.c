@@ -192,6 +192,11 @@ static void test_missing_paths_name_the_file(void)
 	ret = visid_source_open(visid_test_tmpdir(), NULL, &src);
 	VT_CHECK(ret == -ENOENT && strstr(last_error, "no .jpg"),
 		 "empty directory gave %d, '%.160s'", ret, last_error);
+	/* A mistyped kind is named as such, not as a missing file. */
+	ret = visid_source_open("v4l:/dev/video0", NULL, &src);
+	VT_CHECK(ret == -EINVAL && !src && strstr(last_error, "unknown kind 'v4l:'") &&
+		     strstr(last_error, "v4l2:"),
+		 "mistyped kind gave %d, '%.160s'", ret, last_error);
 }
 
 /* Camera errors need no camera: they must name the device and the cause. */
