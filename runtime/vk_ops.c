@@ -25,7 +25,8 @@
 #define CONV_TILE_PIXELS 4
 #define CONV_TILE_CHANNELS 8
 #define DEPTHWISE_TILE_PIXELS 4
-#define DEPTHWISE_TILE_ROWS 1
+/* Output rows one depthwise invocation walks down, at most. */
+#define DEPTHWISE_COLUMN_ROWS 16
 /* Up to this many input channels, the tap loop of the IC variant unrolls. */
 #define HWIO_MAX_IN_C 15
 
@@ -212,24 +213,39 @@ static int check_conv(struct visid_vk_seq *seq, const struct visid_conv_params *
 	return ret;
 }
 
+/*
+ * Rows per depthwise invocation: as many as DEPTHWISE_COLUMN_ROWS, fewer
+ * where that would leave fewer invocations than MIN_GROUPS full groups, so
+ * small layers still spread over every thread of a CPU implementation.
+ */
+static int depthwise_rows(const struct visid_conv_params *p, uint64_t columns)
+{
+	int rows = p->out_h < DEPTHWISE_COLUMN_ROWS ? p->out_h : DEPTHWISE_COLUMN_ROWS;
+
+	while (rows > 1 && columns * ((p->out_h + rows - 1) / rows) < MIN_GROUPS * LOCAL_SIZE)
+		rows /= 2;
+	return rows;
+}
+
 static int record_depthwise(struct visid_vk_seq *seq, const struct visid_conv_params *p,
 			    const struct visid_vk_view *views, const char *label)
 {
 	int vec4 = p->in_c % 4 == 0;
 	int tile = p->out_w < DEPTHWISE_TILE_PIXELS ? p->out_w : DEPTHWISE_TILE_PIXELS;
-	int rows = p->out_h < DEPTHWISE_TILE_ROWS ? p->out_h : DEPTHWISE_TILE_ROWS;
-	int tiles_w = (p->out_w + tile - 1) / tile, tiles_h = (p->out_h + rows - 1) / rows;
+	int tiles_w = (p->out_w + tile - 1) / tile;
 	int c = vec4 ? p->in_c / 4 : p->in_c;
-	uint64_t total = (uint64_t)p->batch * tiles_h * tiles_w * c;
+	int rows = depthwise_rows(p, (uint64_t)p->batch * tiles_w * c);
+	int segments = (p->out_h + rows - 1) / rows;
+	uint64_t total = (uint64_t)p->batch * segments * tiles_w * c;
 	struct {
-		int32_t in_h, in_w, c, out_h, out_w, pad_top, pad_left, tiles_w, tiles_h;
+		int32_t in_h, in_w, c, out_h, out_w, pad_top, pad_left, tiles_w, segments;
 		uint32_t total;
 	} push = { p->in_h, p->in_w, c, p->out_h, p->out_w, p->pad_top, p->pad_left, tiles_w,
-		   tiles_h, (uint32_t)total };
+		   segments, (uint32_t)total };
 	struct op_dispatch d = {
 		.shader = "depthwise",
 		.spec = { 0, tile, p->kernel_h, p->kernel_w, p->stride_w, vec4, p->act,
-			  views[BINDING_BIAS].buf != NULL, rows, p->stride_h },
+			  views[BINDING_BIAS].buf != NULL, p->stride_h, rows },
 		.spec_count = 10,
 		.views = views,
 		.view_count = 5,

@@ -337,6 +337,12 @@ static void test_conv_depthwise(void)
 		{ 3, 3, 4, 0, 3, 2, SAME, RELU, 0, 1 },
 		{ 14, 14, 24, 0, 3, 2, SAME, PRELU, 1, 1 },
 		{ 1, 1, 7, 0, 3, 1, SAME, NONE, 1, 1 },
+		/* Large enough for invocations that walk down several rows. */
+		{ 48, 64, 64, 0, 3, 1, SAME, RELU, 1, 1 },
+		{ 45, 64, 32, 0, 3, 2, SAME, PRELU, 1, 1 },
+		{ 40, 64, 32, 0, 5, 1, SAME, NONE, 1, 1 },
+		{ 64, 64, 6, 0, 3, 1, VALID, RELU, 0, 1 },
+		{ 37, 32, 16, 0, 3, 1, SAME, RELU, 1, 2 },
 	};
 
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
