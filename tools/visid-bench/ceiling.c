@@ -21,14 +21,15 @@
 /*
  * 576 = 9 x 64, doubled until a run is long enough. Not a power of two:
  * at 1024 each row is 4 KiB, the rows one invocation reads share cache
- * sets, and on lavapipe the best tile lost a third of its speed. Starting
- * at 512, the noisy first timing picked 512 in some runs and 1024 in
- * others, and that choice was most of the ceiling's spread.
+ * sets, and on lavapipe the best tile lost a third of its speed. The bar
+ * sits well below what 576 takes on lavapipe (10-12 ms): with a bar of 10
+ * ms the noisy first timing doubled the size in some runs and not in
+ * others, and the larger size was the slower one.
  */
 #define GEMM_MIN_SIZE 576
 #define GEMM_MAX_SIZE 4608
 /* Grow a problem until one run takes this long, so the timer's grain and launch costs vanish. */
-#define GEMM_MIN_MS	    10.0
+#define GEMM_MIN_MS	    2.5
 #define COPY_MIN_BYTES	    (64u << 20)
 #define COPY_MAX_BYTES	    (1024u << 20)
 #define COPY_MIN_MS	    5.0
