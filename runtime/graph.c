@@ -1174,6 +1174,60 @@ static int fuse_residuals(struct visid_graph *g)
 	return 0;
 }
 
+/*
+ * Any buffer offset a Vulkan device may ask for (both offset alignment
+ * limits are at most 256 bytes), in floats of the narrowest tensors (fp16).
+ */
+#define IN_PLACE_ALIGN 128
+
+/* Layers writing storage s. */
+static int writers(const struct visid_graph *g, int s)
+{
+	int n = 0;
+
+	for (int i = 0; i < g->n_layers; i++)
+		n += g->layers[i].out >= 0 && g->values[g->layers[i].out].storage == s;
+	return n;
+}
+
+/*
+ * A CONCATENATION whose inputs lie whole, one after the other, in its
+ * output (nothing outside the axis but a batch of 1) needs no copies: each
+ * input written by a layer, read by nothing else and placed at an offset
+ * any device accepts becomes that stretch of the output, and its copy
+ * goes. Short-range's four copies of its heads' outputs go this way.
+ */
+static int place_concat_inputs(struct visid_graph *g)
+{
+	int *readers = count_readers(g);
+
+	if (!readers)
+		return -ENOMEM;
+	for (int i = 0; i < g->n_layers; i++) {
+		const struct visid_graph_layer *l = &g->layers[i];
+		int s, c;
+
+		if (l->kind != VISID_LAYER_COPY || l->p.copy.outer != 1 ||
+		    l->p.copy.offset % IN_PLACE_ALIGN)
+			continue;
+		s = g->values[l->in[0]].storage;
+		c = g->values[l->out].storage;
+		if (s == g->values[g->input].storage || s == c || readers[s] != 1 ||
+		    writers(g, s) != 1 || writer(g, s, i) < 0 || g->values[s].offset)
+			continue;
+		for (int v = 0; v < g->n_values; v++) {
+			if (g->values[v].storage != s)
+				continue;
+			g->values[v].storage = c;
+			g->values[v].offset += l->p.copy.offset;
+		}
+		remove_layer(g, i);
+		i--;
+	}
+	free(readers);
+	return 0;
+}
+
 /* First write and last read of every storage, in layer steps. */
 static void compute_liveness(struct visid_graph *g)
 {
@@ -1345,6 +1399,8 @@ int visid_graph_build(const struct visid_tfl_model *model, int height, int width
 		ret = assign_outputs(&b);
 	if (!ret && !(flags & VISID_GRAPH_NO_FUSE))
 		ret = fuse_residuals(g);
+	if (!ret && !(flags & VISID_GRAPH_NO_FUSE))
+		ret = place_concat_inputs(g);
 	if (ret)
 		goto out_free;
 	compute_liveness(g);

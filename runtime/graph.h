@@ -3,7 +3,9 @@
  * layers, each one kernel of kernels.h, with operators fused where the
  * kernels allow (bias and activation into conv, the expanded PReLU into
  * conv, channel PAD and RELU into ADD, and that ADD with a shortcut
- * MAX_POOL_2D into the dense conv before it), shapes inferred for the
+ * MAX_POOL_2D into the dense conv before it), the inputs of a
+ * CONCATENATION written in place where they lie whole in its output, shapes
+ * inferred for the
  * chosen input, and intermediate tensors assigned to reusable buffers by
  * liveness.
  * Both backends run the same graph.
@@ -35,13 +37,17 @@ enum {
 	VISID_GRAPH_NO_FUSE = 1 << 1,
 };
 
-/* A run-time tensor; RESHAPE outputs alias the storage of their input. */
+/*
+ * A run-time tensor; RESHAPE outputs alias the storage of their input, and
+ * the inputs of a CONCATENATION written in place lie inside its output.
+ */
 struct visid_graph_value {
 	int rank;
 	int shape[VISID_TFL_MAX_RANK];
 	size_t count;	 /* floats */
 	int tensor;	 /* model tensor index */
 	int storage;	 /* value that owns the memory (itself unless an alias) */
+	size_t offset;	 /* elements into the storage */
 	int buffer;	 /* buffer slot of the storage */
 	int first, last; /* layers that write it first and read it last */
 };

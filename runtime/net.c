@@ -126,7 +126,12 @@ static double now_ms(void)
 
 static float *cpu_value(struct visid_net *net, int value)
 {
-	return value < 0 ? NULL : net->cpu_buffers[net->graph->values[value].buffer];
+	const struct visid_graph_value *v;
+
+	if (value < 0)
+		return NULL;
+	v = &net->graph->values[value];
+	return net->cpu_buffers[v->buffer] + v->offset;
 }
 
 static int cpu_create(struct visid_net *net)
@@ -270,7 +275,8 @@ static struct visid_vk_view vk_value(struct visid_net *net, int value)
 	if (value < 0)
 		return visid_vk_view(NULL, 0, 0);
 	v = &net->graph->values[value];
-	return visid_vk_view(net->vk.buffers[v->buffer], 0, v->count * net->vk.elem);
+	return visid_vk_view(net->vk.buffers[v->buffer], v->offset * net->vk.elem,
+			     v->count * net->vk.elem);
 }
 
 /* Where the fp32 input goes: the input tensor, or in FP16 the buffer converted from. */
@@ -507,13 +513,14 @@ static void vk_collect_timings(struct visid_net *net)
 	}
 }
 
-/* Reads count floats back from the start of buf, converting from fp16 where stored so. */
-static int vk_read(struct visid_net *net, struct visid_vk_buffer *buf, size_t count, float *dst)
+/* Reads count floats back from element `at` of buf, converting from fp16 where stored so. */
+static int vk_read(struct visid_net *net, struct visid_vk_buffer *buf, size_t at, size_t count,
+		   float *dst)
 {
 	int ret;
 
 	if (net->vk.elem != 2)
-		return visid_vk_download(buf, 0, dst, count * sizeof(float));
+		return visid_vk_download(buf, at * sizeof(float), dst, count * sizeof(float));
 	if (count * 2 > net->vk.scratch_size) {
 		void *grown = realloc(net->vk.scratch, count * 2);
 
@@ -522,7 +529,7 @@ static int vk_read(struct visid_net *net, struct visid_vk_buffer *buf, size_t co
 		net->vk.scratch = grown;
 		net->vk.scratch_size = count * 2;
 	}
-	ret = visid_vk_download(buf, 0, net->vk.scratch, count * 2);
+	ret = visid_vk_download(buf, at * 2, net->vk.scratch, count * 2);
 	if (!ret)
 		visid_halves_to_floats(dst, net->vk.scratch, count);
 	return ret;
@@ -530,8 +537,9 @@ static int vk_read(struct visid_net *net, struct visid_vk_buffer *buf, size_t co
 
 static int vk_layer_output(struct visid_net *net, int value, float *dst)
 {
-	return vk_read(net, net->vk.buffers[net->graph->values[value].buffer],
-		       net->graph->values[value].count, dst);
+	const struct visid_graph_value *v = &net->graph->values[value];
+
+	return vk_read(net, net->vk.buffers[v->buffer], v->offset, v->count, dst);
 }
 
 /* Runs the recorded graph on what the input buffer holds and reads the outputs back. */
@@ -545,6 +553,7 @@ static int vk_submit(struct visid_net *net, float *const *outputs)
 		struct visid_vk_view o = vk_value(net, g->outputs[i]);
 
 		ret = vk_read(net, net->vk.staging_out[i] ? net->vk.staging_out[i] : o.buf,
+			      net->vk.staging_out[i] ? 0 : g->values[g->outputs[i]].offset,
 			      g->values[g->outputs[i]].count, outputs[i]);
 	}
 	if (!ret)
