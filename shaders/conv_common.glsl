@@ -45,9 +45,10 @@ uint res_index(uint pixel, int oc, int out_w)
 	return (2 * row * uint(2 * out_w) + 2 * x) * RES_C + oc;
 }
 
-vec4 residual4(uint pixel, int oc, int out_w)
+/* Residual channels oc..oc+3 of the pixel whose channel 0 is at `base` (res_index). */
+vec4 residual4(uint base, int oc, int out_w)
 {
-	uint at = res_index(pixel, oc, out_w) / 4;
+	uint at = (base + oc) / 4;
 	vec4 r = FETCH4(res, at);
 	if (RES_POOL) {
 		uint right = RES_C / 4, down = 2 * out_w * RES_C / 4;
@@ -57,9 +58,9 @@ vec4 residual4(uint pixel, int oc, int out_w)
 	return r;
 }
 
-float residual(uint pixel, int oc, int out_w)
+float residual(uint base, int oc, int out_w)
 {
-	uint at = res_index(pixel, oc, out_w);
+	uint at = base + oc;
 	float r = FETCH(res, at);
 	if (RES_POOL) {
 		uint right = RES_C, down = 2 * out_w * RES_C;
@@ -72,6 +73,13 @@ float residual(uint pixel, int oc, int out_w)
 /* Output pixel pp of the tile is pixel[pp]; valid[pp] says it exists. */
 void store_tile(uint pixel[TP], bool valid[TP], int oc0, int out_c, int out_w)
 {
+	/*
+	 * Where each pixel's residual starts, found once: finding it divides
+	 * by out_w when pooled, and a CPU implementation divides lane by lane.
+	 */
+	uint rbase[TP];
+	for (int pp = 0; pp < TP; pp++)
+		rbase[pp] = RES_C > 0 ? res_index(pixel[pp], 0, out_w) : 0u;
 	if (OUT4) {
 		for (int o = 0; o < TO; o += 4) {
 			int oc = oc0 + o;
@@ -85,12 +93,12 @@ void store_tile(uint pixel[TP], bool valid[TP], int oc0, int out_c, int out_w)
 				v = activate4(v, ACT, s);
 				if (RES_C > 0) {
 					if (RES4 && oc < RES_C)
-						v += residual4(pixel[pp], oc, out_w);
+						v += residual4(rbase[pp], oc, out_w);
 					if (!RES4)
 						for (int k = 0; k < 4; k++)
 							if (oc + k < RES_C)
-								v[k] += residual(pixel[pp], oc + k,
-										 out_w);
+								v[k] += residual(rbase[pp],
+										 oc + k, out_w);
 					v = activate4(v, RES_ACT, vec4(0.0));
 				}
 				if (valid[pp])
@@ -109,7 +117,7 @@ void store_tile(uint pixel[TP], bool valid[TP], int oc0, int out_c, int out_w)
 			float v = activate(acc[pp * TO + o] + b, ACT, s);
 			if (RES_C > 0) {
 				if (oc < RES_C)
-					v += residual(pixel[pp], oc, out_w);
+					v += residual(rbase[pp], oc, out_w);
 				v = activate(v, RES_ACT, 0.0);
 			}
 			if (valid[pp])

@@ -283,6 +283,9 @@ static void test_conv_pointwise(void)
 		{ 9, 9, 8, 1, 1, 1, VALID, NONE, 1, 1 },
 		{ 5, 7, 5, 3, 1, 1, SAME, RELU, 0, 1 },
 		{ 12, 12, 64, 128, 1, 1, VALID, PRELU, 1, 1 },
+		/* in_c not a multiple of 4, out_c one (short-range's 42 -> 48) */
+		{ 16, 16, 42, 48, 1, 1, VALID, RELU, 1, 1 },
+		{ 5, 3, 13, 12, 1, 1, VALID, PRELU, 0, 2 },
 	};
 
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
