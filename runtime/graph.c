@@ -1213,7 +1213,7 @@ static int place_concat_inputs(struct visid_graph *g)
 		s = g->values[l->in[0]].storage;
 		c = g->values[l->out].storage;
 		if (s == g->values[g->input].storage || s == c || readers[s] != 1 ||
-		    writers(g, s) != 1 || writer(g, s, i) < 0 || g->values[s].offset)
+		    writers(g, s) != 1 || writer(g, s, i) < 0)
 			continue;
 		for (int v = 0; v < g->n_values; v++) {
 			if (g->values[v].storage != s)
