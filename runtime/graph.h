@@ -5,9 +5,8 @@
  * conv, channel PAD and RELU into ADD, and that ADD with a shortcut
  * MAX_POOL_2D into the dense conv before it), the inputs of a
  * CONCATENATION written in place where they lie whole in its output, shapes
- * inferred for the
- * chosen input, and intermediate tensors assigned to reusable buffers by
- * liveness.
+ * inferred for the chosen input, and intermediate tensors assigned to
+ * reusable buffers by liveness.
  * Both backends run the same graph.
  */
 #ifndef VISID_GRAPH_H
